@@ -1,0 +1,275 @@
+"""The requests transport adapter that answers a ccxt client from the simulated market.
+
+Mounted on a ccxt client's ``session`` in demo mode, it replaces the network and nothing else: ccxt still
+builds its real URLs, signs nothing (public endpoints), parses the venue's real response format and maps
+its real error format. Each venue's handler (``simulated/<family>.py``) turns a request into that
+exchange's answer; this module routes, logs, and injects faults.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
+
+FaultKind = Literal["latency", "timeout", "rate_limit", "ban", "server_error", "malformed", "empty", "down"]
+FAULT_KINDS: tuple[str, ...] = (
+    "latency",
+    "timeout",
+    "rate_limit",
+    "ban",
+    "server_error",
+    "malformed",
+    "empty",
+    "down",
+)
+
+
+@dataclass(frozen=True)
+class SimRequest:
+    venue: str
+    method: str
+    path: str  # e.g. /fapi/v1/premiumIndex
+    query: dict[str, str]
+    body: str | None = None
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        return self.query.get(name, default)
+
+
+@dataclass(frozen=True)
+class SimResponse:
+    status: int
+    body: Any  # JSON-serializable, or str sent as is
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def text(self) -> str:
+        return self.body if isinstance(self.body, str) else json.dumps(self.body, separators=(",", ":"))
+
+
+class VenueHandler(Protocol):
+    """One simulated exchange: answers requests in that exchange's real format."""
+
+    venue: str
+
+    def handle(self, req: SimRequest) -> SimResponse:
+        """The answer to ``req``; an unknown path gets the exchange's real 404/'not found' answer."""
+        ...
+
+    def error(self, kind: str, req: SimRequest) -> SimResponse:
+        """The exchange's answer for an injected fault: rate_limit (429), ban (418), server_error (5xx)."""
+        ...
+
+    def empty(self, req: SimRequest) -> SimResponse:
+        """A well-formed answer with no rows, in the exchange's envelope."""
+        ...
+
+
+@dataclass(frozen=True)
+class Fault:
+    """An injected fault.
+
+    Parameters
+    ----------
+    kind : FaultKind
+        ``latency`` adds ``latency_ms`` and then answers normally; ``timeout`` raises a read timeout;
+        ``rate_limit``/``ban``/``server_error`` answer with the venue's error format; ``malformed`` sends a
+        broken JSON body with HTTP 200; ``empty`` a well-formed answer without rows; ``down`` refuses the
+        connection.
+    venue : str
+        Venue id or ``*``.
+    path : str
+        fnmatch pattern on the request path, e.g. ``*/fundingRate`` or ``*``.
+    times : int | None
+        How many matching requests it hits; None = all of them.
+    latency_ms : float
+        For ``latency`` (and added before any other kind when set).
+    """
+
+    kind: FaultKind
+    venue: str = "*"
+    path: str = "*"
+    times: int | None = None
+    latency_ms: float = 0.0
+
+    def matches(self, req: SimRequest) -> bool:
+        return fnmatch.fnmatchcase(req.venue, self.venue) and fnmatch.fnmatchcase(req.path, self.path)
+
+
+class FaultPlan:
+    """A thread-safe list of faults; the first matching one with hits left applies."""
+
+    def __init__(self, faults: list[Fault] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self._left: list[int | None] = []
+        for f in faults or []:
+            self.add(f)
+
+    def add(self, fault: Fault) -> None:
+        if fault.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {fault.kind!r}")
+        with self._lock:
+            self._faults.append(fault)
+            self._left.append(fault.times)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self._left.clear()
+
+    def take(self, req: SimRequest) -> list[Fault]:
+        """The faults that apply to ``req`` (latency faults stack; at most one failing fault)."""
+        hits: list[Fault] = []
+        failing_taken = False
+        with self._lock:
+            for i, f in enumerate(self._faults):
+                left = self._left[i]
+                if left == 0 or not f.matches(req):
+                    continue
+                if f.kind != "latency":
+                    if failing_taken:
+                        continue
+                    failing_taken = True
+                if left is not None:
+                    self._left[i] = left - 1
+                hits.append(f)
+        return hits
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    venue: str
+    method: str
+    path: str
+    query: dict[str, str]
+    at: float
+
+
+class RequestLog:
+    """Every request the simulated exchanges received (thread-safe): tests count upstream calls here."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: list[LoggedRequest] = []
+
+    def record(self, req: SimRequest) -> None:
+        with self._lock:
+            self._rows.append(LoggedRequest(req.venue, req.method, req.path, dict(req.query), time.monotonic()))
+
+    def rows(self, venue: str | None = None, path: str | None = None) -> list[LoggedRequest]:
+        with self._lock:
+            rows = list(self._rows)
+        return [
+            r
+            for r in rows
+            if (venue is None or r.venue == venue) and (path is None or fnmatch.fnmatchcase(r.path, path))
+        ]
+
+    def count(self, venue: str | None = None, path: str | None = None) -> int:
+        return len(self.rows(venue, path))
+
+    def by_path(self) -> Counter[tuple[str, str]]:
+        return Counter((r.venue, r.path) for r in self.rows())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rows.clear()
+
+
+class SimTransport(BaseAdapter):
+    """requests adapter that answers from a ``VenueHandler`` instead of the network."""
+
+    def __init__(
+        self,
+        handler: VenueHandler,
+        *,
+        faults: FaultPlan | None = None,
+        log: RequestLog | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__()
+        self.handler = handler
+        self.faults = faults or FaultPlan()
+        self.log = log or RequestLog()
+        self._sleep = sleep
+
+    def send(  # type: ignore[override]
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
+        parts = urlsplit(request.url or "")
+        body = request.body.decode() if isinstance(request.body, bytes) else request.body
+        req = SimRequest(
+            venue=self.handler.venue,
+            method=(request.method or "GET").upper(),
+            path=parts.path,
+            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            body=body,
+        )
+        self.log.record(req)
+        faults = self.faults.take(req)
+        for f in faults:
+            if f.latency_ms:
+                self._sleep(f.latency_ms / 1000.0)
+        failing = next((f for f in faults if f.kind != "latency"), None)
+        if failing is None:
+            resp = self._answer(req)
+        elif failing.kind == "timeout":
+            raise requests.exceptions.ReadTimeout(f"simulated read timeout on {req.path}", request=request)
+        elif failing.kind == "down":
+            raise requests.exceptions.ConnectionError(f"simulated connection refused on {req.path}", request=request)
+        elif failing.kind == "malformed":
+            resp = SimResponse(200, '{"truncated": [1, 2,')
+        elif failing.kind == "empty":
+            resp = self.handler.empty(req)
+        else:
+            resp = self.handler.error(failing.kind, req)
+        return self._to_response(request, resp)
+
+    def _answer(self, req: SimRequest) -> SimResponse:
+        return self.handler.handle(req)
+
+    @staticmethod
+    def _to_response(request: requests.PreparedRequest, resp: SimResponse) -> requests.Response:
+        out = requests.Response()
+        out.status_code = resp.status
+        out.reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 418: "I'm a teapot",
+                      429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+                      503: "Service Unavailable"}.get(resp.status, "")
+        headers = {"Content-Type": "application/json"}
+        headers.update(resp.headers)
+        out.headers = CaseInsensitiveDict(headers)
+        out._content = resp.text().encode()
+        out.encoding = "utf-8"
+        out.url = request.url or ""
+        out.request = request
+        return out
+
+    def close(self) -> None:  # nothing to release
+        pass
+
+
+def mount(ex: Any, transport: SimTransport) -> None:
+    """Route every request of ccxt client ``ex`` through ``transport`` (both schemes, any host)."""
+    from requests import Session
+
+    if ex.session is None:
+        ex.session = Session()
+    ex.session.mount("https://", transport)
+    ex.session.mount("http://", transport)
