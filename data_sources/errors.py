@@ -52,6 +52,22 @@ class BadResponseError(DataSourceError):
     """The venue answered with something that is not what its API documents (malformed body)."""
 
 
+# Most specific first: ccxt's classes nest (RateLimitExceeded is a NetworkError, BadSymbol a BadRequest).
+_MAPPING: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], type[DataSourceError]], ...] = (
+    ((ccxt.RateLimitExceeded, ccxt.DDoSProtection), RateLimitedError),
+    (ccxt.NetworkError, TemporaryError),  # timeouts, connection errors, 5xx, maintenance
+    (ccxt.NotSupported, UnsupportedError),
+    (ccxt.NullResponse, EmptyResultError),
+    (ccxt.BadResponse, BadResponseError),
+    ((ccxt.BadSymbol, ccxt.BadRequest, ccxt.ArgumentsRequired, ccxt.InvalidProxySettings), InvalidQueryError),
+    (ccxt.ExchangeError, DataSourceError),
+    # ccxt's parsers choke on a malformed body with these before any ccxt error is raised
+    ((ValueError, KeyError, TypeError, IndexError), BadResponseError),
+    (ccxt.BaseError, DataSourceError),
+    ((OSError, TimeoutError), TemporaryError),
+)
+
+
 def translate(exc: BaseException, *, venue: str | None = None) -> DataSourceError:
     """Map a ccxt (or requests/JSON) exception onto the project hierarchy.
 
@@ -61,24 +77,15 @@ def translate(exc: BaseException, *, venue: str | None = None) -> DataSourceErro
     if isinstance(exc, DataSourceError):
         return exc
     message = f"{type(exc).__name__}: {exc}".strip()
+    root = _root_cause(exc)
+    if root is not None:
+        message = f"{message} ({root})"
     if len(message) > 400:
         message = message[:400] + "..."
-    if isinstance(exc, ccxt.RateLimitExceeded | ccxt.DDoSProtection):
-        return RateLimitedError(message, venue=venue)
-    if isinstance(exc, ccxt.NetworkError):  # timeouts, connection errors, 5xx, maintenance
-        return TemporaryError(message, venue=venue)
-    if isinstance(exc, ccxt.NotSupported):
-        return UnsupportedError(message, venue=venue)
-    if isinstance(exc, ccxt.NullResponse):
-        return EmptyResultError(message, venue=venue)
-    if isinstance(exc, ccxt.BadResponse):
-        return BadResponseError(message, venue=venue)
-    if isinstance(exc, ccxt.BadSymbol | ccxt.BadRequest | ccxt.ArgumentsRequired):
-        return InvalidQueryError(message, venue=venue)
-    if isinstance(exc, ccxt.InvalidProxySettings):
-        return InvalidQueryError(message, venue=venue)
-    if isinstance(exc, ccxt.ExchangeError):
-        return DataSourceError(message, venue=venue)
+    for classes, target in _MAPPING:
+        if isinstance(exc, classes):
+            return target(message, venue=venue)
+    return DataSourceError(message, venue=venue)
     if isinstance(exc, ValueError | KeyError | TypeError | IndexError):
         # ccxt's parsers choke on a malformed body with these before any ccxt error is raised.
         return BadResponseError(message, venue=venue)
@@ -87,3 +94,27 @@ def translate(exc: BaseException, *, venue: str | None = None) -> DataSourceErro
     if isinstance(exc, OSError | TimeoutError):
         return TemporaryError(message, venue=venue)
     return DataSourceError(message, venue=venue)
+
+
+_ROOT_HINTS: tuple[tuple[str, str], ...] = (
+    ("Failed to resolve", "cannot resolve the exchange's host name: no network or DNS"),
+    ("Name or service not known", "cannot resolve the exchange's host name: no network or DNS"),
+    ("Connection refused", "connection refused"),
+    ("timed out", "timed out"),
+)
+
+
+def _root_cause(exc: BaseException) -> str | None:
+    """A short reason from the exception chain (ccxt's NetworkError text omits it)."""
+    seen: set[int] = set()
+    cause = exc.__cause__ or exc.__context__
+    texts: list[str] = []
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        texts.append(str(cause))
+        cause = cause.__cause__ or cause.__context__
+    for text in texts:
+        for needle, hint in _ROOT_HINTS:
+            if needle in text:
+                return hint
+    return None

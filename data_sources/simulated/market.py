@@ -692,7 +692,7 @@ class SimMarket:
 
     @staticmethod
     def _listed_ms(fdef: _FutureDef, expiry_ms: int, tenor: str) -> int:
-        """Listed two slots of its own kind before expiry (weekly: 2 weeks; monthly: ~2 months; quarterly: 2 quarters)."""
+        """Listed two slots of its own kind before expiry (2 weeks, ~2 months or 2 quarters)."""
         span = {"weekly": 14 * DAY_MS, "monthly": 62 * DAY_MS, "quarterly": 183 * DAY_MS}[tenor]
         return max(ORIGIN_MS, _floor(expiry_ms - span, DAY_MS))
 

@@ -1,0 +1,409 @@
+"""``MarketData``: the one facade pages call. Validate -> fetch (cached, fanned out) -> tidy frames.
+
+Each method answers for many venues concurrently: a page's wall time is bounded by the slowest venue's
+chain of dependent calls (markets -> quotes), not by their sum. A failing venue never fails the call while
+another answered; it is named in ``FrameResult.errors``. Values served stale after a failed refresh are
+named in ``FrameResult.stale`` with their age.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from data_sources import frames
+from data_sources.cache import Cached, DataCache
+from data_sources.clients import ClientPool
+from data_sources.config import Settings
+from data_sources.errors import DataSourceError, EmptyResultError, InvalidQueryError
+from data_sources.simulated.market import SCENARIOS, SimMarket
+from data_sources.venues import DERIVATIVE_VENUES, VENUES, Contract, family_of
+
+HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
+MAX_HISTORY_DAYS = 366
+TIMEFRAMES_MS: dict[str, int] = {
+    "1m": 60_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "1h": HOUR_MS,
+    "4h": 4 * HOUR_MS,
+    "1d": DAY_MS,
+}
+PRICE_FIELDS = ("last", "mark", "index", "premium_index")
+SPOT_VENUE = "binance"
+_BASE_RE = re.compile(r"^[A-Z0-9]{2,12}$")
+
+TimeLike = pd.Timestamp | datetime | str | int | float
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """A frame and where it came from.
+
+    Attributes
+    ----------
+    frame : pd.DataFrame
+        The data (columns per method, see ``data_sources.frames``).
+    source : str
+        ``"demo"`` or ``"live"``.
+    fetched_at : pd.Timestamp
+        Oldest fetch time among the parts (UTC): the data are at least this old.
+    errors : dict[str, str]
+        Venue -> why it is missing.
+    stale : dict[str, float]
+        Venue -> age in seconds of a value served after its refresh failed.
+    """
+
+    frame: pd.DataFrame
+    source: str
+    fetched_at: pd.Timestamp
+    errors: dict[str, str] = field(default_factory=dict)
+    stale: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def age_s(self) -> float:
+        return max(0.0, (pd.Timestamp.now(tz="UTC") - self.fetched_at).total_seconds())
+
+
+def to_ms(value: TimeLike, *, name: str) -> int:
+    """A timestamp (Timestamp, datetime, ISO string, or epoch ms) as UTC epoch ms; naive means UTC."""
+    if isinstance(value, bool):
+        raise InvalidQueryError(f"{name} must be a time, not {value!r}")
+    if isinstance(value, int | float):
+        return int(value)
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as e:
+        raise InvalidQueryError(f"{name} is not a valid time: {value!r}") from e
+    if ts is pd.NaT or pd.isna(ts):
+        raise InvalidQueryError(f"{name} is not a valid time: {value!r}")
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return int(ts.value // 1_000_000)
+
+
+class MarketData:
+    """The data-source facade for one source (demo or live). Thread-safe; one per server process.
+
+    Parameters
+    ----------
+    source : str
+        ``"demo"`` or ``"live"``.
+    pool : ClientPool
+        The ccxt clients.
+    cache : DataCache
+        TTL caches with single flight and stale-on-error.
+    settings : Settings
+        Venues and TTLs.
+    market : SimMarket, optional
+        The simulated market behind demo clients (its clock is the data clock).
+    """
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        pool: ClientPool,
+        cache: DataCache,
+        settings: Settings,
+        market: SimMarket | None = None,
+        max_workers: int = 16,
+    ) -> None:
+        self.source = source
+        self.pool = pool
+        self.cache = cache
+        self.settings = settings
+        self.market = market
+        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="carrydesk-io")
+
+    # -- identity ------------------------------------------------------------------------------------------
+    @property
+    def scenario(self) -> str | None:
+        return self.market.scenario if self.market is not None else None
+
+    @property
+    def source_label(self) -> str:
+        if self.source == "demo":
+            return f"Simulated exchanges — scenario: {self.scenario}"
+        return "Live exchanges"
+
+    @property
+    def scenario_description(self) -> str | None:
+        return SCENARIOS[self.market.scenario].description if self.market is not None else None
+
+    @property
+    def venues(self) -> tuple[str, ...]:
+        return tuple(v for v in DERIVATIVE_VENUES if v in self.settings.venues)
+
+    @staticmethod
+    def venue_label(venue: str) -> str:
+        spec = VENUES.get(venue)
+        return spec.label if spec else venue
+
+    def now_ms(self) -> int:
+        """The data clock: the simulated market's in demo mode, the wall clock live."""
+        return self.market.now_ms() if self.market is not None else time.time_ns() // 1_000_000
+
+    def now(self) -> pd.Timestamp:
+        return pd.Timestamp(self.now_ms(), unit="ms", tz="UTC")
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.pool.close()
+
+    # -- validation ----------------------------------------------------------------------------------------
+    def _check_venues(self, venues: Sequence[str] | None) -> tuple[str, ...]:
+        if venues is None:
+            return self.venues
+        chosen = tuple(dict.fromkeys(venues))
+        unknown = [v for v in chosen if v not in self.venues]
+        if unknown:
+            raise InvalidQueryError(f"unknown exchange(s) {unknown}; choose from {list(self.venues)}")
+        if not chosen:
+            raise InvalidQueryError("choose at least one exchange")
+        return chosen
+
+    @staticmethod
+    def _check_base(base: str) -> str:
+        if not isinstance(base, str) or not _BASE_RE.match(base.strip().upper()):
+            raise InvalidQueryError(f"not a valid base asset: {base!r}")
+        return base.strip().upper()
+
+    def _window(self, start: TimeLike, until: TimeLike | None) -> tuple[int, int, bool]:
+        """(start_ms, end_ms, open_ended): ``until`` defaults to now and is capped at now."""
+        now = self.now_ms()
+        start_ms = to_ms(start, name="start")
+        open_ended = until is None
+        end_ms = now if until is None else min(to_ms(until, name="until"), now)
+        if start_ms >= end_ms:
+            raise InvalidQueryError("the window is empty: start must be before until (and before now)")
+        if end_ms - start_ms > MAX_HISTORY_DAYS * DAY_MS:
+            raise InvalidQueryError(f"the window is longer than {MAX_HISTORY_DAYS} days")
+        return start_ms, end_ms, open_ended
+
+    # -- fan-out -------------------------------------------------------------------------------------------
+    def _fan_out(
+        self, venues: Sequence[str], work: Callable[[str], Cached[pd.DataFrame]]
+    ) -> tuple[list[pd.DataFrame], dict[str, str], dict[str, float], list[pd.Timestamp]]:
+        futures = {v: self._executor.submit(work, v) for v in venues}
+        parts: list[pd.DataFrame] = []
+        errors: dict[str, str] = {}
+        stale: dict[str, float] = {}
+        fetched: list[pd.Timestamp] = []
+        raised: list[DataSourceError] = []
+        for venue, fut in futures.items():
+            try:
+                cached = fut.result()
+            except DataSourceError as e:
+                errors[venue] = _reason(e)
+                raised.append(e)
+                continue
+            parts.append(cached.value)
+            fetched.append(pd.Timestamp(cached.fetched_at))
+            if cached.stale:
+                stale[venue] = cached.age_s
+                errors.setdefault(venue, f"refresh failed, showing data {cached.age_s:.0f} s old: {cached.error}")
+        if not parts:
+            if len(raised) == 1:  # a single-venue question: its own error says it best
+                raise raised[0]
+            detail = "; ".join(f"{self.venue_label(v)}: {m}" for v, m in errors.items())
+            raise DataSourceError(f"no exchange answered ({detail})")
+        return parts, errors, stale, fetched
+
+    def _result(self, frame: pd.DataFrame, errors: dict[str, str], stale: dict[str, float],
+                fetched: list[pd.Timestamp]) -> FrameResult:
+        fetched_at = min(fetched) if fetched else pd.Timestamp.now(tz="UTC")
+        if fetched_at.tzinfo is None:
+            fetched_at = fetched_at.tz_localize("UTC")
+        frame.attrs.update({"source": self.source, "fetched_at": fetched_at})
+        return FrameResult(frame=frame, source=self.source, fetched_at=fetched_at, errors=errors, stale=stale)
+
+    def _derivatives(self, ex: Any, venue: str, base: str) -> list[Contract]:
+        spec = VENUES[venue]
+        return [c for c in family_of(spec).contracts(ex, spec, base) if c.kind in ("perp", "future")]
+
+    # -- term structure ------------------------------------------------------------------------------------
+    def term_structure(self, base: str = "BTC", venues: Sequence[str] | None = None) -> FrameResult:
+        """Every perp and unexpired dated future of ``base`` with last, mark and index per venue.
+
+        Columns: ``frames.TERM_STRUCTURE_COLUMNS``. Perps come first per venue (tenor 0), then by expiry.
+        """
+        base = self._check_base(base)
+        chosen = self._check_venues(venues)
+
+        def work(venue: str) -> Cached[pd.DataFrame]:
+            return self.cache.get_or_fetch("quotes", ("term_structure", venue, base),
+                                           lambda: self._fetch_term_structure(venue, base))
+
+        parts, errors, stale, fetched = self._fan_out(chosen, work)
+        frame = frames.concat_frames(parts, frames.TERM_STRUCTURE_COLUMNS, ["venue"])
+        return self._result(frame, errors, stale, fetched)
+
+    def _fetch_term_structure(self, venue: str, base: str) -> pd.DataFrame:
+        spec = VENUES[venue]
+
+        def fetch(ex: Any) -> pd.DataFrame:
+            contracts = self._derivatives(ex, venue, base)
+            quotes = family_of(spec).quotes(ex, spec, base, contracts) if contracts else []
+            return frames.term_structure_frame(contracts, quotes, now_ms=self.now_ms(),
+                                               fetched_at_ms=time.time_ns() // 1_000_000)
+
+        return self.pool.call(venue, fetch)
+
+    # -- funding now ---------------------------------------------------------------------------------------
+    def funding_now(
+        self, bases: Sequence[str] = ("BTC", "ETH", "SOL"), venues: Sequence[str] | None = None
+    ) -> FrameResult:
+        """Current funding of every perp of ``bases`` per venue. Columns: ``frames.FUNDING_NOW_COLUMNS``."""
+        bases_t = tuple(dict.fromkeys(self._check_base(b) for b in bases))
+        if not bases_t:
+            raise InvalidQueryError("choose at least one asset")
+        chosen = self._check_venues(venues)
+
+        def work(venue: str) -> Cached[pd.DataFrame]:
+            return self.cache.get_or_fetch("funding_now", ("funding_now", venue, bases_t),
+                                           lambda: self._fetch_funding_now(venue, bases_t))
+
+        parts, errors, stale, fetched = self._fan_out(chosen, work)
+        frame = frames.concat_frames(parts, frames.FUNDING_NOW_COLUMNS, ["venue", "base", "symbol"])
+        return self._result(frame, errors, stale, fetched)
+
+    def _fetch_funding_now(self, venue: str, bases: tuple[str, ...]) -> pd.DataFrame:
+        spec = VENUES[venue]
+
+        def fetch(ex: Any) -> pd.DataFrame:
+            perps = [c for b in bases for c in self._derivatives(ex, venue, b) if c.kind == "perp"]
+            rows = family_of(spec).funding_now(ex, spec, perps) if perps else []
+            return frames.funding_now_frame(venue, perps, rows, fetched_at_ms=time.time_ns() // 1_000_000)
+
+        return self.pool.call(venue, fetch)
+
+    # -- spot ----------------------------------------------------------------------------------------------
+    def spot(self, bases: Sequence[str] = ("BTC", "ETH", "SOL")) -> FrameResult:
+        """Spot last price of each base vs USDT on Binance spot. Columns: ``frames.SPOT_COLUMNS``."""
+        bases_t = tuple(dict.fromkeys(self._check_base(b) for b in bases))
+        spec = VENUES[SPOT_VENUE]
+
+        def fetch(ex: Any) -> pd.DataFrame:
+            contracts = [c for b in bases_t for c in family_of(spec).contracts(ex, spec, b)]
+            quotes = family_of(spec).quotes(ex, spec, ",".join(bases_t), contracts) if contracts else []
+            return frames.spot_frame(SPOT_VENUE, contracts, quotes, fetched_at_ms=time.time_ns() // 1_000_000)
+
+        def work(venue: str) -> Cached[pd.DataFrame]:
+            return self.cache.get_or_fetch("quotes", ("spot", bases_t), lambda: self.pool.call(venue, fetch))
+
+        parts, errors, stale, fetched = self._fan_out((SPOT_VENUE,), work)
+        return self._result(parts[0], errors, stale, fetched)
+
+    # -- funding history -----------------------------------------------------------------------------------
+    def funding_history(
+        self, venue: str, symbol: str, start: TimeLike, until: TimeLike | None = None
+    ) -> FrameResult:
+        """Every funding settlement of ``symbol`` on ``venue`` in [start, until] (until defaults to now).
+
+        Columns: ``frames.FUNDING_HISTORY_COLUMNS``. Windows up to 366 days. Deribit rows are hourly
+        accruals (interval_hours = 1), never its 8h-equivalent figures summed.
+        """
+        self._check_venues([venue])
+        start_ms, end_ms, open_ended = self._window(start, until)
+        # The key floors the start to the hour so reruns of an open-ended view share one entry.
+        key_start = start_ms // HOUR_MS * HOUR_MS
+        key = ("funding_history", venue, symbol, key_start, None if open_ended else end_ms)
+        if open_ended:  # valid until the next settlement (all intervals settle on the hour)
+            ttl = max(5.0, min(self.settings.ttls["funding_history"],
+                               (HOUR_MS - self.now_ms() % HOUR_MS) / 1000.0))
+        else:
+            ttl = self.settings.ttls["funding_history"]
+        spec = VENUES[venue]
+
+        def fetch() -> pd.DataFrame:
+            def call(ex: Any) -> pd.DataFrame:
+                self._check_symbol(ex, venue, symbol, kind="swap")
+                fetch_end = self.now_ms() if open_ended else end_ms
+                points = family_of(spec).funding_history(ex, spec, symbol, key_start, fetch_end)
+                return frames.funding_history_frame(points, start_ms=key_start, end_ms=fetch_end)
+
+            return self.pool.call(venue, call)
+
+        parts, errors, stale, fetched = self._fan_out((venue,), lambda v: self.cache.get_or_fetch(
+            "funding_history", key, fetch, ttl=ttl))
+        frame = parts[0]
+        frame = frame[(frame["ts"] >= pd.Timestamp(start_ms, unit="ms", tz="UTC"))
+                      & (frame["ts"] <= pd.Timestamp(end_ms, unit="ms", tz="UTC"))].reset_index(drop=True)
+        frame.attrs.update({"venue": venue, "symbol": symbol})
+        return self._result(frame, errors, stale, fetched)
+
+    @staticmethod
+    def _check_symbol(ex: Any, venue: str, symbol: str, *, kind: str | None = None) -> None:
+        market = (ex.markets or {}).get(symbol)
+        if market is None:
+            raise InvalidQueryError(f"{symbol!r} is not listed on {venue}", venue=venue)
+        if kind is not None and market.get("type") != kind:
+            raise InvalidQueryError(f"{symbol!r} on {venue} is a {market.get('type')}, not a perpetual",
+                                    venue=venue)
+
+    # -- OHLCV ---------------------------------------------------------------------------------------------
+    def ohlcv(
+        self,
+        venue: str,
+        symbol: str,
+        timeframe: str = "1h",
+        start: TimeLike | None = None,
+        until: TimeLike | None = None,
+        price: str = "last",
+    ) -> FrameResult:
+        """Candles of ``symbol`` with open time in [start, until]. Columns: ``frames.OHLCV_COLUMNS``.
+
+        ``price``: last | mark | index | premium_index (the premium as a fraction, where the venue has it;
+        else ``UnsupportedError``). The candle still forming at ``until`` = now is included.
+        """
+        if venue not in VENUES or venue not in (*self.venues, SPOT_VENUE):
+            raise InvalidQueryError(f"unknown exchange {venue!r}")
+        if timeframe not in TIMEFRAMES_MS:
+            raise InvalidQueryError(f"timeframe must be one of {list(TIMEFRAMES_MS)}, not {timeframe!r}")
+        if price not in PRICE_FIELDS:
+            raise InvalidQueryError(f"price must be one of {list(PRICE_FIELDS)}, not {price!r}")
+        tf_ms = TIMEFRAMES_MS[timeframe]
+        if start is None:
+            start = self.now_ms() - 500 * tf_ms
+        start_ms, end_ms, open_ended = self._window(start, until)
+        if (end_ms - start_ms) // tf_ms > 20_000:
+            raise InvalidQueryError("too many candles: choose a larger timeframe or a shorter window")
+        key_start = start_ms // tf_ms * tf_ms
+        closed = not open_ended and end_ms + tf_ms <= self.now_ms()
+        kind = "ohlcv_closed" if closed else "ohlcv_forming"
+        key = ("ohlcv", venue, symbol, timeframe, price, key_start, None if open_ended else end_ms)
+        spec = VENUES[venue]
+
+        def fetch() -> pd.DataFrame:
+            def call(ex: Any) -> pd.DataFrame:
+                self._check_symbol(ex, venue, symbol)
+                fetch_end = self.now_ms() if open_ended else end_ms
+                rows = family_of(spec).ohlcv(ex, spec, symbol, timeframe, price, key_start, fetch_end)
+                return frames.ohlcv_frame(rows, start_ms=key_start, end_ms=fetch_end)
+
+            return self.pool.call(venue, call)
+
+        parts, errors, stale, fetched = self._fan_out((venue,), lambda v: self.cache.get_or_fetch(kind, key, fetch))
+        frame = parts[0]
+        lo = pd.Timestamp(start_ms - start_ms % tf_ms, unit="ms", tz="UTC")
+        frame = frame[(frame["ts"] >= lo) & (frame["ts"] <= pd.Timestamp(end_ms, unit="ms", tz="UTC"))]
+        frame = frame.reset_index(drop=True)
+        frame.attrs.update({"venue": venue, "symbol": symbol, "price": price, "timeframe": timeframe})
+        return self._result(frame, errors, stale, fetched)
+
+
+def _reason(e: DataSourceError) -> str:
+    text = str(e)
+    if e.venue and text.startswith(f"{e.venue}: "):
+        text = text[len(e.venue) + 2 :]
+    if isinstance(e, EmptyResultError):
+        return f"no data: {text}"
+    return text
