@@ -70,3 +70,12 @@ def market_factory() -> Iterator[object]:
         return SimMarket(seed=seed, scenario=scenario, clock=lambda: now_ms)
 
     yield make
+
+
+@pytest.fixture(autouse=True)
+def _clear_caches() -> Iterator[None]:
+    """Every test starts with empty caches (convention 13)."""
+    yield
+    from data_sources.cache import clear_all
+
+    clear_all()
