@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import ccxt
 
-from data_sources.errors import DataSourceError, TemporaryError, translate
+from data_sources.errors import BadResponseError, DataSourceError, TemporaryError, translate
 from data_sources.venues import VENUES, VenueSpec, family_of
 
 log = logging.getLogger(__name__)
@@ -170,15 +170,25 @@ class ClientPool:
             loaded_at = self._markets_loaded_at.get(venue)
             if loaded_at is not None and self._clock() - loaded_at < self._markets_ttl_s:
                 return ex
+            old_markets, old_currencies = ex.markets, ex.currencies
             try:
-                self._with_retries(venue, lambda: ex.load_markets(reload=loaded_at is not None))
+                self._with_retries(venue, lambda: self._load(ex, venue, reload=loaded_at is not None))
             except DataSourceError:
-                if loaded_at is None or not ex.markets:
+                if loaded_at is None or not old_markets:
                     raise
+                if ex.markets is not old_markets:  # a half-failed reload may have replaced them
+                    ex.set_markets(old_markets, old_currencies)
                 log.warning("%s: markets reload failed; keeping markets loaded %.0f s ago", venue,
                             self._clock() - loaded_at)
             self._markets_loaded_at[venue] = self._clock()
         return ex
+
+    @staticmethod
+    def _load(ex: Any, venue: str, *, reload: bool) -> None:
+        markets = ex.load_markets(reload=reload)
+        if not markets:
+            # Some ccxt parsers turn a malformed or empty body into "no markets" without an error.
+            raise BadResponseError("the exchange listed no markets (empty or malformed answer)", venue=venue)
 
     def call(self, venue: str, fn: Callable[[Any], T], *, load_markets: bool = True) -> T:
         """Run ``fn(client)`` with errors translated and temporary errors retried a bounded number of times."""

@@ -692,9 +692,13 @@ class SimMarket:
 
     @staticmethod
     def _listed_ms(fdef: _FutureDef, expiry_ms: int, tenor: str) -> int:
-        """Listed two slots of its own kind before expiry (2 weeks, ~2 months or 2 quarters)."""
-        span = {"weekly": 14 * DAY_MS, "monthly": 62 * DAY_MS, "quarterly": 183 * DAY_MS}[tenor]
-        return max(ORIGIN_MS, _floor(expiry_ms - span, DAY_MS))
+        """Listed one slot earlier than the furthest slot of its kind (so never after it is shown)."""
+        period, slots = {
+            "weekly": (7 * DAY_MS, fdef.weeklies),
+            "monthly": (31 * DAY_MS, fdef.monthlies),
+            "quarterly": (92 * DAY_MS, fdef.quarterlies),
+        }[tenor]
+        return max(ORIGIN_MS, _floor(expiry_ms - (max(slots, 1) + 1) * period, DAY_MS))
 
     def find(self, venue: str, *, base: str, quote: str, kind: str, expiry_ms: int | None = None) -> SimInstrument:
         """The instrument with these attributes (expired futures included, so old windows resolve)."""
