@@ -59,6 +59,7 @@ _MAPPING: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], typ
     (ccxt.NotSupported, UnsupportedError),
     (ccxt.NullResponse, EmptyResultError),
     (ccxt.BadResponse, BadResponseError),
+    (ccxt.OperationFailed, TemporaryError),  # e.g. Binance 503 {"code": -1001}: server trouble, retry
     ((ccxt.BadSymbol, ccxt.BadRequest, ccxt.ArgumentsRequired, ccxt.InvalidProxySettings), InvalidQueryError),
     (ccxt.ExchangeError, DataSourceError),
     # ccxt's parsers choke on a malformed body with these before any ccxt error is raised
