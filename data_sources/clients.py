@@ -9,6 +9,7 @@ schedule; a failed reload keeps the markets we have.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import threading
 import time
@@ -45,7 +46,34 @@ def build_client(venue: str, user_options: dict[str, Any] | None = None) -> Any:
     cls = getattr(ccxt, spec.ccxt_class)
     ex = cls(client_options(spec, user_options))
     _fix_proxy_url_check(ex)
+    ex.on_rest_response = strict_json_body
     return ex
+
+
+def strict_json_body(
+    code: int,
+    reason: str,
+    url: str,
+    method: str,
+    response_headers: Any,
+    response_body: str,
+    request_headers: Any,
+    request_body: Any,
+) -> str:
+    """ccxt's ``on_rest_response`` hook, made strict for successful answers.
+
+    ccxt hands a 2xx body that is not JSON back as a string, and the Binance and Bybit parsers then read
+    it as rows or an empty result: a truncated or proxy-mangled answer would silently become "no data".
+    Every public endpoint we use answers JSON, so anything else on a 2xx is a ``BadResponse``. Error
+    statuses pass through untouched: ccxt maps HTML ban and gateway pages by status code.
+    """
+    body = response_body.strip()
+    if 200 <= int(code) < 300:
+        try:
+            json.loads(body)
+        except ValueError as e:
+            raise ccxt.BadResponse(f"{method} {url}: {code} answer is not JSON: {body[:120]!r}") from e
+    return body
 
 
 def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

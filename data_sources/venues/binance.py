@@ -22,7 +22,6 @@ translates them.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -30,41 +29,13 @@ import ccxt
 
 from data_sources.venues.base import Contract, FundingNow, FundingPoint, Kind, PriceField, Quote, VenueSpec
 
-
-def _strict_json_body(
-    code: int,
-    reason: str,
-    url: str,
-    method: str,
-    response_headers: Any,
-    response_body: str,
-    request_headers: Any,
-    request_body: Any,
-) -> str:
-    """ccxt's ``on_rest_response`` hook, strict for successful answers.
-
-    ccxt returns a 2xx body that does not parse as JSON as a plain string, and Binance's parsers then read
-    its characters as rows: a truncated answer silently becomes "no markets" or "no funding". Every
-    Binance REST answer we use is JSON, so anything else on a 2xx is a ``BadResponse``. Error statuses pass
-    through: ccxt maps Binance's 418/429 and bare 404/5xx pages by status code.
-    """
-    body = response_body.strip()
-    if 200 <= int(code) < 300:
-        try:
-            json.loads(body)
-        except ValueError as e:
-            raise ccxt.BadResponse(f"binance {method} {url}: {code} answer is not JSON: {body[:120]!r}") from e
-    return body
-
-
 # load_markets: one exchangeInfo call per venue. fetchMargins would add two margin calls on spot as soon
-# as a user configures API keys; we never need margin pairs. ccxt sets unknown constructor keys as instance
-# attributes, so "on_rest_response" replaces the response hook of that client only.
+# as a user configures API keys; we never need margin pairs. (A 2xx body that is not JSON is rejected for
+# every venue by clients.strict_json_body.)
 CCXT_OPTIONS: dict[str, dict[str, Any]] = {
-    "binance": {"options": {"fetchMarkets": {"types": ["spot"]}, "fetchMargins": False},
-                "on_rest_response": _strict_json_body},
-    "binanceusdm": {"options": {"fetchMarkets": {"types": ["linear"]}}, "on_rest_response": _strict_json_body},
-    "binancecoinm": {"options": {"fetchMarkets": {"types": ["inverse"]}}, "on_rest_response": _strict_json_body},
+    "binance": {"options": {"fetchMarkets": {"types": ["spot"]}, "fetchMargins": False}},
+    "binanceusdm": {"options": {"fetchMarkets": {"types": ["linear"]}}},
+    "binancecoinm": {"options": {"fetchMarkets": {"types": ["inverse"]}}},
 }
 
 SPOT_QUOTE = "USDT"
