@@ -67,7 +67,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _short(e: Exception) -> str:
     text = " ".join(str(e).split())
-    return text if len(text) <= 160 else text[:157] + "..."
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _safe(name: str) -> str:
@@ -108,7 +108,8 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         md.close()
         return 1
     start = until - args.days * 86_400_000
-    perps = fn.frame.drop_duplicates("venue")
+    # one perp per venue: the linear (USDT) one where listed, it is the one most desks trade
+    perps = fn.frame.sort_values(["venue", "linear"], ascending=[True, False]).drop_duplicates("venue")
     for row in perps.itertuples():
         for what, call in (
             ("funding_history", lambda v=row.venue, s=row.symbol: md.funding_history(v, s, start, until)),

@@ -116,6 +116,6 @@ def _root_cause(exc: BaseException) -> str | None:
         cause = cause.__cause__ or cause.__context__
     for text in texts:
         for needle, hint in _ROOT_HINTS:
-            if needle in text:
+            if needle.lower() in text.lower():
                 return hint
     return None

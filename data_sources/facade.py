@@ -393,7 +393,7 @@ class MarketData:
 
         parts, errors, stale, fetched = self._fan_out((venue,), lambda v: self.cache.get_or_fetch(kind, key, fetch))
         frame = parts[0]
-        lo = pd.Timestamp(start_ms - start_ms % tf_ms, unit="ms", tz="UTC")
+        lo = pd.Timestamp(start_ms, unit="ms", tz="UTC")
         frame = frame[(frame["ts"] >= lo) & (frame["ts"] <= pd.Timestamp(end_ms, unit="ms", tz="UTC"))]
         frame = frame.reset_index(drop=True)
         frame.attrs.update({"venue": venue, "symbol": symbol, "price": price, "timeframe": timeframe})

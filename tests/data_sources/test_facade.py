@@ -175,8 +175,9 @@ def test_history_until_pins_the_window(md: MarketData, market: SimMarket) -> Non
 def test_bad_history_queries(md: MarketData) -> None:
     with pytest.raises(InvalidQueryError, match="not listed"):
         md.funding_history("okx", "DOGE/USDT:USDT", FROZEN_NOW_MS - DAY_MS)
+    future = md.term_structure("BTC", venues=["okx"]).frame.query("kind == 'future'")["symbol"].iloc[0]
     with pytest.raises(InvalidQueryError, match="not a perpetual"):
-        md.funding_history("binance", "BTC/USDT", FROZEN_NOW_MS - DAY_MS)
+        md.funding_history("okx", future, FROZEN_NOW_MS - DAY_MS)
     with pytest.raises(InvalidQueryError, match="longer than"):
         md.funding_history("okx", "BTC/USDT:USDT", FROZEN_NOW_MS - 400 * DAY_MS)
     with pytest.raises(InvalidQueryError, match="empty"):
@@ -210,7 +211,7 @@ def test_ohlcv_equals_market(md: MarketData, market: SimMarket, venue: str, symb
     kind = "spot" if ":" not in symbol else "perp"
     inst = market.find(venue, base=base, quote=quote, kind=kind)
     expected = market.candles(inst, price, HOUR_MS, start, until)
-    assert len(frame) == len(expected) == 40 * 24 + 1
+    assert len(frame) == len(expected) == 40 * 24  # opens from 14:00 (start 13:57) to 13:00
     opens_ms = np.array([t.value // 1_000_000 for t in frame["ts"]])
     np.testing.assert_array_equal(opens_ms, expected[:, 0].astype(np.int64))
     np.testing.assert_allclose(frame[["open", "high", "low", "close"]].to_numpy(), expected[:, 1:5], rtol=1e-9)
