@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 
@@ -41,7 +41,7 @@ PRICE_FIELDS = ("last", "mark", "index", "premium_index")
 SPOT_VENUE = "binance"
 _BASE_RE = re.compile(r"^[A-Z0-9]{2,12}$")
 
-TimeLike = pd.Timestamp | datetime | str | int | float
+TimeLike: TypeAlias = pd.Timestamp | datetime | str | int | float
 
 
 @dataclass(frozen=True)

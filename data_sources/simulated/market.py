@@ -230,8 +230,8 @@ CATALOG: dict[str, VenueCatalog] = {
             _PerpDef("ETH", "USD", "ETH", False, 1.0, 1),
         ),
         futures=(
-            _FutureDef("BTC", "USD", "BTC", False, 10.0, weeklies=3, monthlies=2, quarterlies=3),
-            _FutureDef("ETH", "USD", "ETH", False, 1.0, weeklies=3, monthlies=2, quarterlies=3),
+            _FutureDef("BTC", "USD", "BTC", False, 10.0, weeklies=3, monthlies=3, quarterlies=3),
+            _FutureDef("ETH", "USD", "ETH", False, 1.0, weeklies=3, monthlies=3, quarterlies=3),
         ),
         index_bias=-0.00004,
     ),
@@ -280,7 +280,7 @@ def weekly_expiries_after(t_ms: int, n: int) -> list[int]:
     dt = datetime.fromtimestamp(t_ms / 1000, tz=UTC)
     day0 = _at_settle(dt.year, dt.month, dt.day) - dt.weekday() * DAY_MS  # Monday 08:00 of this week
     friday = day0 + 4 * DAY_MS
-    out = []
+    out: list[int] = []
     while len(out) < n:
         if friday > t_ms:
             out.append(friday)
@@ -450,7 +450,14 @@ class SimMarket:
                 session_len = NDX_SESSION_UTC[1] - NDX_SESSION_UTC[0]
                 # scale so the annual volatility holds although only session hours move
                 z = np.where(open_, z * math.sqrt(24 * 7 / (session_len * 5)), 0.0)
-            logp = _ar1(sigma * z, _phi(24 * 240))
+            if spec.session_only:
+                # the clock of a closed market stops: mean reversion runs in session hours only
+                sess = np.flatnonzero(open_)
+                x_sess = _ar1(sigma * z[sess], _phi(240 * (session_len * 5 / 7)))
+                pos = np.cumsum(open_) - 1
+                logp = np.where(pos >= 0, x_sess[np.maximum(pos, 0)], 0.0)
+            else:
+                logp = _ar1(sigma * z, _phi(24 * 240))
             if asset in ("BTC", "ETH", "SOL"):
                 logp = logp + self.spec.index_shock * ramp * (1.0 if asset == "BTC" else 1.15)
             out[f"logidx:{asset}"] = math.log(spec.level) + logp
@@ -492,7 +499,8 @@ class SimMarket:
     def composite_index(self, asset: str, t_ms: np.ndarray) -> np.ndarray:
         """The 'true' index of ``asset`` (BTC, ETH, SOL, GOLD, NDX) in USD."""
         spec = ASSETS[asset]
-        wig = 0.5 * spec.vol_annual / math.sqrt(HOURS_PER_YEAR)
+        # a closed market has no ticks: the session-only proxy moves only between its hourly knots
+        wig = 0.0 if spec.session_only else 0.5 * spec.vol_annual / math.sqrt(HOURS_PER_YEAR)
         return np.exp(self._interp(f"logidx:{asset}", t_ms, wiggle=wig))
 
     def index(self, venue: str, base: str, t_ms: np.ndarray) -> np.ndarray:

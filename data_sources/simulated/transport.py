@@ -214,7 +214,8 @@ class SimTransport(BaseAdapter):
         proxies: Any = None,
     ) -> requests.Response:
         parts = urlsplit(request.url or "")
-        body = request.body.decode() if isinstance(request.body, bytes) else request.body
+        raw = request.body
+        body = raw.decode() if isinstance(raw, bytes) else raw if isinstance(raw, str) else None
         req = SimRequest(
             venue=self.handler.venue,
             method=(request.method or "GET").upper(),

@@ -90,7 +90,7 @@ def test_contracts_match_the_listing(loaded: tuple[Any, RequestLog], market: Sim
         for i in listed
     }
     assert {(c.symbol, c.kind, c.expiry_ms, c.contract_size) for c in got} == expected
-    assert len(got) == len(listed) == 7
+    assert len(got) == len(listed) == 8  # perp + 3 weeklies, 1 monthly, 3 quarterlies
     assert got[0].kind == "perp" and got[0].symbol == f"{base}/USD:{base}"
     assert [c.expiry_ms for c in got[1:]] == sorted(i.expiry_ms for i in listed if i.kind == "future")
     assert all(not c.linear and c.quote == "USD" and c.settle == base and c.venue == "deribit" for c in got)
