@@ -1,0 +1,65 @@
+"""The URL as the view's state: read validated parameters, write the current view back.
+
+Pages call ``ViewState`` once: ``vs = ViewState()``, read each input through it (the URL value seeds the
+widget on first render), then ``vs.sync({...})`` after the widgets so the address bar always holds the
+exact view. Problems with URL values are shown once, as a warning, never as a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import TypeVar
+
+import pandas as pd
+import streamlit as st
+
+from components import urlparams as up
+
+T = TypeVar("T")
+
+
+class ViewState:
+    """Reads typed values from ``st.query_params`` and collects what had to be ignored."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def _raw(self, param: str) -> str | None:
+        value = st.query_params.get(param)
+        return None if value is None else str(value)
+
+    def _keep(self, parsed: up.Parsed[T]) -> T:
+        if parsed.problem:
+            self.problems.append(parsed.problem)
+        return parsed.value
+
+    def choice(self, param: str, options: Sequence[str], default: str) -> str:
+        return self._keep(up.parse_choice(self._raw(param), options, default, param=param))
+
+    def multi(self, param: str, options: Sequence[str], default: Sequence[str]) -> list[str]:
+        return self._keep(up.parse_multi(self._raw(param), options, default, param=param))
+
+    def number(self, param: str, default: float, *, lo: float, hi: float) -> float:
+        return self._keep(up.parse_float(self._raw(param), default, param=param, lo=lo, hi=hi))
+
+    def day(self, param: str, *, earliest: date, latest: date) -> date | None:
+        return self._keep(up.parse_date(self._raw(param), param=param, earliest=earliest, latest=latest))
+
+    def as_of(self, now: pd.Timestamp) -> pd.Timestamp | None:
+        return self._keep(up.parse_as_of(self._raw("as_of"), now=now))
+
+    def show_problems(self) -> None:
+        if self.problems:
+            st.warning("Some link parameters were ignored:\n" + "\n".join(f"- {p}" for p in self.problems),
+                       icon=":material/link_off:")
+
+    @staticmethod
+    def sync(values: Mapping[str, str | None]) -> None:
+        """Write the view to the URL: set each value, drop the ones that are None or empty."""
+        for key, value in values.items():
+            if value is None or value == "":
+                if key in st.query_params:
+                    del st.query_params[key]
+            elif st.query_params.get(key) != value:
+                st.query_params[key] = value
