@@ -154,7 +154,7 @@ def _print(r: dict[str, Any]) -> None:
     f = r["fan_out"]
     u = r["upstream"]
     rows = [
-        ("cold term structure, 6 venues fanned out", f"{f['fan_out_cold_s']:.2f} s",
+        ("cold term structure, 5 derivative venues fanned out", f"{f['fan_out_cold_s']:.2f} s",
          f"{f['cold_ratio_to_slowest_chain']:.2f}x slowest venue chain (target <= 2.5x)"),
         ("  sequential baseline (sum of venues alone)", f"{f['sequential_sum_cold_s']:.2f} s", ""),
         ("markets cached, fanned out", f"{f['fan_out_markets_cached_s']:.2f} s",

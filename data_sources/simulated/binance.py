@@ -142,6 +142,7 @@ class BinanceHandler:
         routes = {"exchangeInfo": self._exchange_info, "ticker/24hr": self._ticker_24hr,
                   "klines": self._klines, "time": self._time, "ping": lambda req: {}}
         if not self.api.spot:
+            routes["ticker/price"] = self._ticker_price
             routes.update({
                 "premiumIndex": self._premium_index,
                 "fundingRate": self._funding_rate,
@@ -156,6 +157,10 @@ class BinanceHandler:
     def handle(self, req: SimRequest) -> SimResponse:
         prefix = self.api.prefix + "/"
         endpoint = req.path[len(prefix):] if req.path.startswith(prefix) else None
+        if req.path == "/fapi/v2/ticker/price" and self.venue == "binanceusdm":
+            endpoint = "ticker/price"  # USD-M serves last prices on v2 (v1 is deprecated there)
+        elif endpoint == "ticker/price" and self.venue == "binanceusdm":
+            endpoint = None
         route = self._routes.get(endpoint or "")
         if req.method != "GET" or route is None:
             # Binance's front end answers unknown paths with a bare 404 page, not a JSON error body.
@@ -322,6 +327,26 @@ class BinanceHandler:
             return [row] if self.api.coinm else row
         pair = req.param("pair") if self.api.coinm else None
         return [self._ticker_row(i) for s, i in listed.items() if pair is None or i.base + i.quote == pair]
+
+    # ticker/price (USD-M: /fapi/v2; COIN-M: /dapi/v1)
+    def _ticker_price(self, req: SimRequest) -> Any:
+        listed = self._listing()
+        symbol = req.param("symbol")
+        if symbol:
+            if symbol not in listed:
+                raise _invalid_symbol()
+            row = self._price_row(listed[symbol])
+            return [row] if self.api.coinm else row
+        pair = req.param("pair") if self.api.coinm else None
+        return [self._price_row(i) for s, i in listed.items() if pair is None or i.base + i.quote == pair]
+
+    def _price_row(self, inst: SimInstrument) -> dict[str, Any]:
+        now = self.market.now_ms()
+        row: dict[str, Any] = {"symbol": instrument_id(inst)}
+        if self.api.coinm:
+            row["ps"] = inst.base + inst.quote
+        row.update({"price": _num(float(self.market.price(inst, "last", np.asarray([now]))[0])), "time": now})
+        return row
 
     def _ticker_row(self, inst: SimInstrument) -> dict[str, Any]:
         now = self.market.now_ms()

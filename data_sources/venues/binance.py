@@ -119,7 +119,7 @@ def _kind(m: dict[str, Any], spec: VenueSpec, now: int) -> Kind | None:
 def quotes(ex: Any, spec: VenueSpec, base: str, contracts: list[Contract]) -> list[Quote]:
     """Last, mark and index of ``contracts``.
 
-    Spot: one ``GET /api/v3/ticker/24hr?symbols=[...]``; last only. Futures: ``GET ticker/24hr`` (last)
+    Spot: one ``GET /api/v3/ticker/24hr?symbols=[...]``; last only. Futures: ``GET ticker/price`` (last)
     and ``GET premiumIndex`` (mark, index), both without ``symbol`` so one call each covers every perp and
     quarterly of the venue. ``ts_ms`` is the premiumIndex time where there is one, else the ticker's close time.
     A contract the venue returned nothing for is left out.
@@ -133,13 +133,16 @@ def quotes(ex: Any, spec: VenueSpec, base: str, contracts: list[Contract]) -> li
     else:
         # No symbols: ccxt refuses a list mixing swaps and futures, and Binance's futures endpoints take
         # one symbol or none; none returns every contract in one call.
+        # Last prices from ticker/price (weight 2 for all symbols; ticker/24hr would weigh 40 and hold the
+        # client's rate limiter for two seconds).
         params = {"subType": _sub_type(spec)}
-        tickers = ex.fetch_tickers(params=dict(params))
+        tickers = ex.fetch_last_prices(params=dict(params))
         marks = ex.fetch_mark_prices(params=dict(params))
     out: list[Quote] = []
     for s in symbols:
         t, m = tickers.get(s) or {}, marks.get(s) or {}
-        last, mark, index = _float(t.get("last")), _float(m.get("markPrice")), _float(m.get("indexPrice"))
+        last = _float(t.get("last", t.get("price")))
+        mark, index = _float(m.get("markPrice")), _float(m.get("indexPrice"))
         if last is None and mark is None and index is None:
             continue
         ts = m.get("timestamp") or t.get("timestamp")

@@ -68,16 +68,19 @@ def test_eight_threads_on_one_client_keep_the_configured_rate(market: SimMarket)
     elapsed = time.monotonic() - t0
     times = sorted(r.at for r in log.rows("binanceusdm", "*/premiumIndex"))
     assert len(times) == 320
+    # ccxt's own unlocked throttle lets 8 threads finish ~8x faster than this (ccxt-notes section 3)
     assert elapsed >= 0.95 * 319 * rate_ms / 1000
-    # no burst: any 40 ms window holds at most its 10 slots (+2 for scheduling jitter at the edges)
-    window = 10 * rate_ms / 1000
+    # No burst: slots are reserved under the lock, so a window of N slots holds at most N + 1 requests
+    # plus one late-scheduled request per thread (each thread has at most one reserved slot pending).
+    slots = 50
+    window = slots * rate_ms / 1000
     j = 0
     worst = 0
     for i, t in enumerate(times):
         while times[j] < t - window:
             j += 1
         worst = max(worst, i - j + 1)
-    assert worst <= 12, f"burst of {worst} requests within {window * 1000:.0f} ms"
+    assert worst <= slots + 1 + 8, f"burst of {worst} requests within {window * 1000:.0f} ms"
 
 
 # -- markets ------------------------------------------------------------------------------------------------
