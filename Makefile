@@ -1,0 +1,62 @@
+# Carry Desk: `make run`, `make test`, `make bench`, `make lint`. Each target sets itself up on a fresh
+# machine: it creates .venv if missing and installs the pinned requirements only when they changed (the
+# stamp file's name carries a hash of the requirement files, so an edit triggers one reinstall).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check --quiet
+PORT ?= 8501
+ADDRESS ?= 0.0.0.0
+# Two xdist workers (each e2e module's worker starts its own server on a free port); `PYTEST_PARALLEL=`
+# runs serially. Extra pytest arguments, e.g. `make test PYTEST_ARGS="-m 'not e2e'"`.
+PYTEST_PARALLEL ?= -p xdist -n 2
+PYTEST_ARGS ?=
+
+RUN_HASH := $(shell cat requirements.txt 2>/dev/null | sha256sum | cut -c1-16)
+DEV_HASH := $(shell cat requirements.txt requirements-dev.txt 2>/dev/null | sha256sum | cut -c1-16)
+RUN_STAMP := $(VENV)/.installed-run-$(RUN_HASH)
+DEV_STAMP := $(VENV)/.installed-dev-$(DEV_HASH)
+
+.PHONY: help run test lint bench chromium
+
+help:
+	@echo "make run    - start the dashboard on http://localhost:$(PORT) (CARRYDESK_SOURCE=auto|live|demo)"
+	@echo "make test   - lint + all tests, including the headless-browser tests"
+	@echo "make lint   - ruff and mypy"
+	@echo "make bench  - performance benchmarks"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): | $(PY)
+	$(PIP) install -r requirements.txt
+	rm -f $(VENV)/.installed-run-*
+	touch $@
+
+$(DEV_STAMP): | $(PY)
+	$(PIP) install -r requirements-dev.txt
+	rm -f $(VENV)/.installed-dev-* $(VENV)/.installed-run-*
+	touch $@ $(RUN_STAMP)
+
+run: $(RUN_STAMP)
+	CARRYDESK_SOURCE=$${CARRYDESK_SOURCE:-auto} $(VENV)/bin/streamlit run app.py \
+		--server.port $(PORT) --server.address $(ADDRESS)
+
+# The browser tests drive Debian's chromium (Playwright's own browser downloads are not used).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: $(DEV_STAMP) chromium
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
+
+bench: $(DEV_STAMP)
+	$(PY) -m bench

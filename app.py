@@ -1,0 +1,37 @@
+"""Carry Desk entry point: page config, the shared sidebar (data-source badge) and the router.
+
+No data work happens here: pages read their inputs, call ``data_sources``/``analytics`` and render.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import ui
+from data_sources import DataSourceError, get_market_data
+
+st.set_page_config(page_title="Carry Desk", page_icon=":material/stacked_line_chart:", layout="wide")
+
+pages = {
+    "Markets": [
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/term_structure.py", title="Term structure", icon=":material/stacked_line_chart:"),
+        st.Page("pages/perp_premium.py", title="Perp premium", icon=":material/compare_arrows:"),
+        st.Page("pages/funding.py", title="Funding", icon=":material/percent:"),
+    ],
+}
+router = st.navigation(pages)
+
+with st.sidebar:
+    try:
+        md = get_market_data()
+    except DataSourceError as e:
+        st.error(f"Market data unavailable: {e}")
+    else:
+        ui.source_badge(md.source, md.scenario, where=st.sidebar)
+        st.caption(md.source_label)
+        description = getattr(md, "scenario_description", None)
+        if description:
+            st.caption(description)
+
+router.run()

@@ -1,0 +1,108 @@
+"""Text formatting of numbers for tables, cards and captions. Pure; missing values render as "—".
+
+Inputs are fractions where the unit is a percentage (0.0385 -> "3.85%"), as everywhere in analytics.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+import pandas as pd
+
+MISSING = "—"
+
+
+def is_missing(x: object) -> bool:
+    """True for None, NaN, NaT, pd.NA and infinities (nothing sensible to print)."""
+    if x is None or x is pd.NA or x is pd.NaT:
+        return True
+    if isinstance(x, Real):
+        return not math.isfinite(float(x))
+    return False
+
+
+def _sign(x: float, signed: bool) -> str:
+    return "+" if signed and x > 0 else ""
+
+
+def fmt_price(x: float | None, *, decimals: int | None = None) -> str:
+    """A price with thousands separators; decimals adapt to magnitude unless given.
+
+    92013.456 -> "92,013.46"; 175.2 -> "175.20"; 0.012345 -> "0.01235" (4 significant digits).
+    """
+    if is_missing(x):
+        return MISSING
+    v = float(x)  # type: ignore[arg-type]
+    if decimals is None:
+        magnitude = abs(v)
+        decimals = 2 if magnitude >= 1 or magnitude == 0 else max(2, 3 - math.floor(math.log10(magnitude)))
+    return f"{v:,.{decimals}f}"
+
+
+def fmt_pct(x: float | None, *, decimals: int = 2, signed: bool = False) -> str:
+    """A fraction as a percentage: 0.0385 -> "3.85%" (``signed`` adds "+" to positives)."""
+    if is_missing(x):
+        return MISSING
+    v = float(x) * 100.0  # type: ignore[arg-type]
+    return f"{_sign(v, signed)}{v:,.{decimals}f}%"
+
+
+def fmt_bp(x: float | None, *, decimals: int = 1, signed: bool = True) -> str:
+    """A fraction in basis points: 0.00123 -> "+12.3 bp"."""
+    if is_missing(x):
+        return MISSING
+    v = float(x) * 10_000.0  # type: ignore[arg-type]
+    return f"{_sign(v, signed)}{v:,.{decimals}f} bp"
+
+
+def fmt_apr(x: float | None, *, decimals: int = 2) -> str:
+    """An annualized rate (fraction per year), signed: 0.1095 -> "+10.95%"."""
+    return fmt_pct(x, decimals=decimals, signed=True)
+
+
+def fmt_rate(x: float | None, *, decimals: int = 4) -> str:
+    """A funding rate per interval, signed, with enough digits: 0.0001 -> "+0.0100%"."""
+    return fmt_pct(x, decimals=decimals, signed=True)
+
+
+def fmt_days(x: float | None, *, decimals: int = 1) -> str:
+    """Days to expiry: 91.04 -> "91.0 d"."""
+    if is_missing(x):
+        return MISSING
+    return f"{float(x):,.{decimals}f} d"  # type: ignore[arg-type]
+
+
+def fmt_age(seconds: float | None) -> str:
+    """A data age: 4.2 -> "4 s", 95 -> "1 min 35 s", 7300 -> "2 h 1 min", 200000 -> "2 d 7 h"."""
+    if is_missing(seconds):
+        return MISSING
+    s = max(0, round(float(seconds)))  # type: ignore[arg-type]
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        m, rem = divmod(s, 60)
+        return f"{m} min {rem} s" if rem else f"{m} min"
+    if s < 86_400:
+        h, rem = divmod(s, 3600)
+        return f"{h} h {rem // 60} min" if rem // 60 else f"{h} h"
+    d, rem = divmod(s, 86_400)
+    return f"{d} d {rem // 3600} h" if rem // 3600 else f"{d} d"
+
+
+def fmt_time(ts: pd.Timestamp | None) -> str:
+    """A UTC timestamp to the minute: "2026-11-25 13:57 UTC"."""
+    if ts is None or ts is pd.NaT or pd.isna(ts):
+        return MISSING
+    t = pd.Timestamp(ts)
+    t = t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")
+    return t.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def fmt_date(ts: pd.Timestamp | None) -> str:
+    """An expiry date: "27 Mar 2026"."""
+    if ts is None or ts is pd.NaT or pd.isna(ts):
+        return MISSING
+    t = pd.Timestamp(ts)
+    t = t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")
+    return f"{t.day} {t.strftime('%b %Y')}"

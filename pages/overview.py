@@ -1,0 +1,141 @@
+"""Overview: the desk's morning glance -- price, perp premium, funding APR and quarterly basis per asset.
+
+Reads the exchange choice from the URL (``?exchange=<venue id>``), fetches through ``data_sources``, lets
+``components.tables`` (which calls ``analytics``) build the table, and renders it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from components import tables, ui
+from components.formatting import fmt_apr, fmt_pct, fmt_price, is_missing
+from data_sources import DataSourceError, FrameResult, get_market_data
+
+BASES = ("BTC", "ETH", "SOL")
+EXCHANGE_PARAM = "exchange"
+ALL_LABEL = "All exchanges (mean)"
+
+st.title("Overview")
+
+try:
+    md = get_market_data()
+except DataSourceError as e:
+    st.error(f"Market data unavailable: {e}")
+    st.stop()
+
+# -- inputs: the exchange lives in the URL as a venue id, so a shared link opens the same view -----------
+options = [tables.ALL_VENUES, *md.venues]
+requested = st.query_params.get(EXCHANGE_PARAM, tables.ALL_VENUES)
+if requested not in options:
+    st.warning(f"The link asks for exchange {requested!r}, which is not configured; showing all exchanges.")
+    requested = tables.ALL_VENUES
+venue = st.selectbox(
+    "Premium, funding and basis from",
+    options,
+    index=options.index(requested),
+    format_func=lambda v: ALL_LABEL if v == tables.ALL_VENUES else md.venue_label(v),
+    key="overview_exchange",
+    width=360,
+    help="One exchange's primary perp (USDT-margined where listed) and quarterly, "
+    "or the mean across exchanges.",
+)
+if venue == tables.ALL_VENUES:
+    st.query_params.pop(EXCHANGE_PARAM, None)
+else:
+    st.query_params[EXCHANGE_PARAM] = venue
+chosen = None if venue == tables.ALL_VENUES else [venue]
+venue_text = ALL_LABEL if venue == tables.ALL_VENUES else md.venue_label(venue)
+
+# -- data: each part may fail on its own; show what we have and name what is missing ----------------------
+failures: dict[str, list[str]] = {}  # message -> what it took out (one venue down fails several calls alike)
+
+
+def fetch(what: str, call: Callable[[], FrameResult]) -> FrameResult | None:
+    try:
+        return call()
+    except DataSourceError as e:
+        failures.setdefault(str(e), []).append(what)
+        return None
+
+
+terms = {
+    b: fetch(f"{b} futures and perps", lambda b=b: md.term_structure(base=b, venues=chosen)) for b in BASES
+}
+funding = fetch("funding", lambda: md.funding_now(bases=BASES, venues=chosen))
+spot = fetch("spot prices", lambda: md.spot(bases=BASES))
+
+results = [r for r in (*terms.values(), funding, spot) if r is not None]
+errors: dict[str, str] = {}
+stale: dict[str, float] = {}
+for r in results:
+    for v, msg in r.errors.items():
+        errors.setdefault(v, msg)
+    for v, age in r.stale.items():
+        stale[v] = max(age, stale.get(v, 0.0))
+shared_age = max([r.age_s for r in (funding, spot) if r is not None], default=float("nan"))
+ages = {b: max(r.age_s, shared_age) if r is not None else float("nan") for b, r in terms.items()}
+source_text = "simulated" if md.source == "demo" else md.source  # the scenario is on the badge
+
+for message, parts in failures.items():
+    st.error(f"Could not load {', '.join(parts)}: {message}", icon=":material/error:")
+ui.venue_errors(errors, label=md.venue_label)
+if not results:
+    st.stop()
+
+frame = tables.overview_frame(
+    tables.stack([r.frame if r is not None else None for r in terms.values()]),
+    funding.frame if funding is not None else None,
+    spot.frame if spot is not None else None,
+    bases=BASES,
+    venue=None if venue == tables.ALL_VENUES else venue,
+    label=md.venue_label,
+    source=source_text,
+    ages=ages,
+)
+
+# -- render ------------------------------------------------------------------------------------------------
+cards = st.columns(len(BASES))
+for col, row in zip(cards, frame.itertuples(index=False), strict=True):
+    with col.container(border=True):
+        st.metric(row.asset, fmt_price(row.price), help=f"Price is the {row.price_source}.")
+        quarterly = "no quarterly" if is_missing(row.basis_ann) else f"quarterly **{fmt_apr(row.basis_ann)}** ann."
+        st.caption(
+            f"Premium **{fmt_pct(row.premium, decimals=3, signed=True)}** · "
+            f"funding **{fmt_apr(row.funding_apr)}** APR · {quarterly}"
+        )
+
+names = tables.OVERVIEW_DISPLAY
+help_texts = {
+    "price": "Quote currency (USD / USDT).",
+    "price_source": "An exchange's index, the mean of the venues' indexes, or Binance spot last.",
+    "premium": "(mark − index) / index of the perp.",
+    "funding_apr": "Current rate × 24 × 365 / interval hours: simple APR.",
+    "funding_source": "The perp(s) behind premium and funding, with the funding interval.",
+    "basis_ann": "(F / S − 1) × 365 / days: annualized, simple, ACT/365.",
+    "basis_contract": "Nearest quarterly (last Friday of Mar/Jun/Sep/Dec) more than 3 days out.",
+    "data": "Where the numbers come from and how old they are.",
+}
+column_config = {names["asset"]: st.column_config.TextColumn(pinned=True)}
+for col, text in help_texts.items():
+    align = "right" if col in tables.OVERVIEW_NUMERIC_DISPLAY else None
+    column_config[names[col]] = st.column_config.TextColumn(help=text, alignment=align)
+st.dataframe(tables.overview_display(frame), hide_index=True, width="stretch", key="overview_table",
+             column_config=column_config)
+st.caption(
+    f"Premium, funding and basis from: **{venue_text}**. "
+    "Premium = (mark − index) / index of each venue's primary perp (USDT-margined where listed). "
+    "Funding APR = rate × 24 × 365 / interval hours (simple). "
+    "Quarterly basis = (F / S − 1) × 365 / days to expiry (annualized, simple, ACT/365) of the nearest "
+    "quarterly more than 3 days out; F = the future's mark, S = the same venue's index."
+)
+ui.freshness(max(ages.values()), stale=stale, label=md.venue_label)
+st.download_button(
+    "Download CSV",
+    frame.to_csv(index=False).encode("utf-8"),
+    file_name="carrydesk_overview.csv",
+    mime="text/csv",
+    icon=":material/download:",
+)
