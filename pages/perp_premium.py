@@ -1,0 +1,402 @@
+"""Perp premium: where perps trade against the index now, how stretched that is, and does funding agree.
+
+Inputs live in the URL (``base``, ``ex``, ``px``, ``thr``, ``qthr``, ``hb``, ``sym``, ``win``, ``res``,
+``as_of``, ``fp``, ``fu``), so a shared link reopens the same view; ``as_of`` pins the history window.
+The math is ``analytics.premium``'s; the figures are ``components.charts_premium``'s.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, time
+
+import pandas as pd
+import streamlit as st
+
+from analytics import premium as ap
+from components import charts_premium as charts
+from components import ui
+from components import urlparams as up
+from components.ui_state import ViewState
+from data_sources import DataSourceError, FrameResult, UnsupportedError, get_market_data
+
+BASES = ("BTC", "ETH", "SOL")
+DEFAULT_BASES = ("BTC", "ETH")
+WINDOWS_DAYS = ("1", "3", "7", "14", "30", "90")
+RESOLUTIONS = ("1h", "1d")
+RES_DELTA = {"1h": pd.Timedelta(hours=1), "1d": pd.Timedelta(days=1)}
+FUNDING_UNIT_LABELS = {"8h": "% per 8h", "apr": "APR (simple)"}
+HISTORY_COLUMNS = ("ts", "premium")
+
+st.title("Perp premium")
+st.caption(
+    "Premium = (perp price − index) / index, the perp's own exchange index. Positive: a premium (longs "
+    "crowded); negative: a discount. Mark is the default perp price (what margin uses); switch to last below."
+)
+
+try:
+    md = get_market_data()
+except DataSourceError as e:
+    st.error(f"Market data unavailable: {e}")
+    st.stop()
+
+vs = ViewState()
+now = md.now()
+problems_box = st.empty()  # link problems are collected while reading inputs and shown up here
+
+
+def perp_key(venue: str, symbol: str) -> str:
+    """A perp's id in the URL: ``<venue id>:<ccxt symbol>``."""
+    return f"{venue}:{symbol}"
+
+
+def perp_base(key: str) -> str:
+    """The base asset of a perp's URL id ("okx:BTC/USDT:USDT" -> "BTC")."""
+    return key.partition(":")[2].split("/")[0]
+
+
+def perp_label(key: str) -> str:
+    venue, _, symbol = key.partition(":")
+    return f"{md.venue_label(venue)} · {symbol}"
+
+
+def soft_choice(param: str, options: list[str], default: str, *, known: tuple[str, ...]) -> str:
+    """Like ``vs.choice``, but a value that is valid and merely not offered now (e.g. an asset just
+    deselected) falls back silently; only an unknown value is reported."""
+    raw = st.query_params.get(param)
+    if raw is not None and raw not in options and raw in known:
+        return default
+    return vs.choice(param, options, default)
+
+
+# -- inputs: what to look at ------------------------------------------------------------------------------
+c_base, c_ex, c_px, c_thr = st.columns([2, 4, 1.4, 1.4], vertical_alignment="bottom")
+bases = c_base.multiselect("Assets", BASES, default=vs.multi("base", BASES, DEFAULT_BASES), key="pp_base")
+venues = c_ex.multiselect("Exchanges", list(md.venues), default=vs.multi("ex", md.venues, md.venues),
+                          format_func=md.venue_label, key="pp_ex")
+px = c_px.radio("Perp price", ap.PRICE_FIELDS, index=ap.PRICE_FIELDS.index(vs.choice("px", ap.PRICE_FIELDS, "mark")),
+                horizontal=True, key="pp_px", help="Mark (default, what margin uses) or last traded.")
+thr_pct = c_thr.number_input(
+    "Premium band ± %", min_value=0.0, max_value=10.0, step=0.05, format="%.2f",
+    value=vs.number("thr", ap.DEFAULT_BAND * 100, lo=0.0, hi=10.0), key="pp_thr",
+    help="Threshold band: beyond it a premium is 'extreme'. Also the perp side of the divergence rule.")
+band = thr_pct / 100.0
+vs.sync({"base": up.encode_multi(bases), "ex": up.encode_multi(venues), "px": px, "thr": up.encode_float(thr_pct)})
+
+if not bases or not venues:
+    with problems_box.container():
+        vs.show_problems()
+    st.info("Choose at least one asset and one exchange.")
+    st.stop()
+
+
+# -- data: current quotes per asset; each asset (and venue) may fail on its own -----------------------------
+def fetch(call: Callable[[], FrameResult]) -> tuple[FrameResult | None, str | None]:
+    try:
+        return call(), None
+    except DataSourceError as e:
+        return None, str(e)
+
+
+terms: dict[str, FrameResult] = {}
+errors: dict[str, str] = {}
+stale: dict[str, float] = {}
+for b in bases:
+    result, problem = fetch(lambda b=b: md.term_structure(base=b, venues=venues))
+    if result is None:
+        st.error(f"Could not load {b} perps: {problem}", icon=":material/error:")
+        continue
+    terms[b] = result
+    for v, msg in result.errors.items():
+        errors.setdefault(v, msg)
+    for v, age in result.stale.items():
+        stale[v] = max(age, stale.get(v, 0.0))
+ui.venue_errors(errors, label=md.venue_label)
+if not terms:
+    with problems_box.container():
+        vs.show_problems()
+    st.stop()
+term = pd.concat([r.frame for r in terms.values()], ignore_index=True)
+current = ap.current_premiums(term, price=px, band=band)
+venue_order = {v: i for i, v in enumerate(md.venues)}  # the sidebar's exchange order, not alphabetical ids
+current = (current.assign(_order=current["venue"].map(venue_order))
+           .sort_values(["base", "_order", "symbol"], kind="stable").drop(columns="_order").reset_index(drop=True))
+
+# -- section 1: premium now ----------------------------------------------------------------------------------
+st.subheader("Premium now")
+if current.empty:
+    st.info("No perpetuals listed for this choice.")
+else:
+    st.plotly_chart(charts.current_premium_bars(current, band=band, label=md.venue_label, price=px),
+                    width="stretch", key="pp_now_chart")
+    now_table = pd.DataFrame({
+        "Asset": current["base"],
+        "Exchange": current["venue"].map(md.venue_label),
+        "Perp": current["symbol"],
+        "Margin": [f"{'linear' if lin else 'inverse'} ({s})" for lin, s in zip(current["linear"], current["settle"],
+                                                                               strict=True)],
+        "Mark": current["mark"],
+        "Last": current["last"],
+        "Index": current["index"],
+        f"{px.capitalize()} − index": current["premium_abs"],
+        "Premium (mark) %": current["premium_mark"] * 100.0,
+        "Premium (last) %": current["premium_last"] * 100.0,
+        "State": current["state"].fillna("no index"),
+        "Quote time (UTC)": current["ts"],
+    })
+    pct = st.column_config.NumberColumn(format="%+.4f%%")
+    price_col = st.column_config.NumberColumn(format="%,.2f")
+    st.container(key="pp_now_table").dataframe(now_table, hide_index=True, width="stretch", column_config={
+        "Mark": price_col, "Last": price_col, "Index": price_col,
+        f"{px.capitalize()} − index": st.column_config.NumberColumn(format="%+,.2f", help="Quote currency."),
+        "Premium (mark) %": pct, "Premium (last) %": pct,
+        "State": st.column_config.TextColumn(help=f"Of the {px} premium; 'extreme' beyond ±{thr_pct:g}%."),
+        "Quote time (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
+    })
+    st.download_button("Download CSV", now_table.to_csv(index=False).encode("utf-8"),
+                       file_name="carrydesk_premium_now.csv", mime="text/csv", icon=":material/download:",
+                       key="pp_now_csv")
+ui.freshness(max(r.age_s for r in terms.values()), stale=stale, label=md.venue_label)
+
+# -- section 2: premium history -------------------------------------------------------------------------------
+st.subheader("Premium history")
+h1, h2 = st.columns([1, 5], vertical_alignment="bottom")
+hist_base = h1.selectbox("Asset", bases, index=bases.index(soft_choice("hb", bases, bases[0], known=BASES)),
+                         key="pp_hb")
+hist_perps = current[current["base"] == hist_base]
+perp_options = [perp_key(v, s) for v, s in zip(hist_perps["venue"], hist_perps["symbol"], strict=True)]
+primary = []  # each exchange's primary perp of the asset, in the exchange order of the table
+for _, group in hist_perps.groupby("venue", sort=False):
+    row = ap.primary_perp(group)
+    if row is not None:
+        primary.append(perp_key(row["venue"], row["symbol"]))
+raw_sym = st.query_params.get("sym")
+if raw_sym is not None:  # perps of another known asset (the asset just changed) are dropped silently
+    raw_sym = ",".join(k for k in raw_sym.split(",") if perp_base(k) not in set(BASES) - {hist_base})
+parsed = up.parse_multi(raw_sym, perp_options, primary, param="sym")
+if parsed.problem:
+    vs.problems.append(parsed.problem)
+chosen = h2.multiselect("Perps", perp_options, default=parsed.value, format_func=perp_label,
+                        key=f"pp_sym_{hist_base}", help="Default: each exchange's primary perp (linear USDT first).")
+
+h3, h4, h5, h6 = st.columns([1, 1.4, 1.2, 2.4], vertical_alignment="bottom")
+win = h3.selectbox("Window (days)", WINDOWS_DAYS, index=WINDOWS_DAYS.index(vs.choice("win", WINDOWS_DAYS, "7")),
+                   key="pp_win")
+res = h4.radio("Resolution", RESOLUTIONS, index=RESOLUTIONS.index(vs.choice("res", RESOLUTIONS, "1h")),
+               horizontal=True, key="pp_res")
+url_as_of = vs.as_of(now)
+pinned = h5.toggle("Pin window end", value=url_as_of is not None, key="pp_pin",
+                   help="Fix the window's end (as_of) so a shared link shows the same history later.")
+as_of: pd.Timestamp | None = None
+if pinned:
+    default_end = url_as_of if url_as_of is not None else now.floor("h")
+    d_col, t_col = h6.columns(2)
+    end_day = d_col.date_input("End date (UTC)", value=default_end.date(), max_value=now.date(), key="pp_asof_d")
+    end_time = t_col.time_input("End time (UTC)", value=default_end.time().replace(second=0, microsecond=0),
+                                step=3600, key="pp_asof_t")
+    as_of = pd.Timestamp(datetime.combine(end_day, end_time or time(0), tzinfo=UTC))
+    if as_of > now:
+        st.caption(f"The end {as_of:%Y-%m-%d %H:%M} UTC is in the future; the window ends now.")
+        as_of = now.floor("min")
+tf = RES_DELTA[res]
+end = as_of if as_of is not None else now
+start = end - pd.Timedelta(days=int(win))
+# A pinned window keeps only candles closed by as_of, so the link shows the same numbers later; an open one
+# ends with the still-forming candle (the latest premium).
+until = as_of - tf if as_of is not None else None
+
+vs.sync({"hb": hist_base, "sym": up.encode_multi(chosen), "win": win, "res": res,
+         "as_of": up.format_as_of(as_of)})
+
+EMPTY = pd.DataFrame({"ts": pd.Series([], dtype="datetime64[ns, UTC]"), "premium": pd.Series([], dtype="float64")})
+
+
+def load_history(key: str) -> tuple[pd.DataFrame, str, str | None, float]:
+    """(history ts/premium, source used, error, data age s) of one perp. Runs in a worker thread: no st."""
+    venue, _, symbol = key.partition(":")
+    if until is not None and until <= start:
+        return EMPTY, "window shorter than one candle", None, float("nan")
+
+    def candles(price: str) -> FrameResult:
+        return md.ohlcv(venue, symbol, res, start=start, until=until, price=price)
+
+    try:
+        if px == "mark":  # the exchange's own premium series where it publishes one
+            try:
+                r = candles("premium_index")
+                return ap.premium_from_index_klines(r.frame), ap.SOURCE_PREMIUM_INDEX, None, r.age_s
+            except UnsupportedError:
+                pass
+        try:
+            idx = candles("index")
+        except UnsupportedError:
+            return EMPTY, f"not available: {md.venue_label(venue)} publishes no index candles", None, float("nan")
+        try:
+            price = candles(px)
+        except UnsupportedError:
+            return EMPTY, f"not available: {md.venue_label(venue)} publishes no {px} candles", None, float("nan")
+        hist = ap.premium_from_klines(price.frame, idx.frame)
+        return hist, ap.premium_history_source(px), None, max(idx.age_s, price.age_s)
+    except DataSourceError as e:
+        return EMPTY, "failed", str(e), float("nan")
+
+
+with ThreadPoolExecutor(max_workers=8, thread_name_prefix="pp-history") as pool:  # venues answer in parallel
+    loaded = dict(zip(chosen, pool.map(load_history, chosen), strict=True))
+
+histories = {k: v[0] for k, v in loaded.items()}
+for k, (_, _, err, _) in loaded.items():
+    if err:
+        st.warning(f"No history for {perp_label(k)}: {err}", icon=":material/warning:")
+
+window_text = (f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC"
+               + (" (pinned)" if as_of is not None else " (now)"))
+if not chosen:
+    st.info("Choose at least one perp for the history.")
+else:
+    long = ap.stack_histories(list(histories.values()), [perp_label(k) for k in histories])
+    st.plotly_chart(charts.premium_history_chart(long, band=band, order=[perp_label(k) for k in chosen]),
+                    width="stretch", key="pp_hist_chart")
+    rows = []
+    for k, (hist, source, _, _) in loaded.items():
+        s = ap.window_stats(hist)
+        rows.append({
+            "Exchange": md.venue_label(k.partition(":")[0]), "Perp": k.partition(":")[2],
+            "Latest %": s.latest * 100, "z-score": s.z,
+            "Stretched": abs(s.z) >= ap.Z_STRETCHED if math.isfinite(s.z) else None,  # None: no z-score
+            "State": ap.premium_state(s.latest, band=band) or "—",
+            "Mean %": s.mean * 100, "Std %": s.std * 100, "Low %": s.low * 100, "High %": s.high * 100,
+            "Points": s.n, "From (UTC)": s.start, "To (UTC)": s.end, "Source": source,
+        })
+    stats = pd.DataFrame(rows)
+    pct = st.column_config.NumberColumn(format="%+.4f%%")
+    when = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")
+    st.container(key="pp_hist_table").dataframe(stats, hide_index=True, width="stretch", column_config={
+        "Source": st.column_config.TextColumn(help="Where the history comes from (see below)."),
+        "Points": st.column_config.NumberColumn(width="small"),
+        "From (UTC)": when, "To (UTC)": when,
+        "Mean %": pct, "Std %": st.column_config.NumberColumn(format="%.4f%%"), "Low %": pct, "High %": pct,
+        "Latest %": pct, "z-score": st.column_config.NumberColumn(format="%+.2f", width="small"),
+        "Stretched": st.column_config.CheckboxColumn(help=f"|z| ≥ {ap.Z_STRETCHED:g} against the window."),
+    })
+    missing = [f"{perp_label(k)}: {src}" for k, (h, src, err, _) in loaded.items() if h.empty and not err]
+    if missing:  # said in words too: the table's Source column may be scrolled out of view
+        st.caption(":material/info: No premium history for " + "; ".join(missing) + ".")
+    ages = [a for *_, a in loaded.values() if math.isfinite(a)]
+    ui.freshness(max(ages) if ages else None)
+    st.caption(
+        f"Window {window_text}, {res} candles. With mark: the exchange's premium-index klines where it "
+        "publishes them (Binance, Bybit linear), else mark − index klines on identical timestamps; with last: "
+        "last − index klines. z-score = (latest − mean) / std of the window (sample std, the latest included); "
+        f"'stretched' when |z| ≥ {ap.Z_STRETCHED:g}. Band ±{thr_pct:g}%."
+    )
+    hist_csv = long.assign(premium=long["premium"] * 100).rename(columns={"premium": "premium_pct"})
+    c1, c2, _ = st.columns([1, 1, 3])
+    c1.download_button("Download history CSV", hist_csv.to_csv(index=False).encode("utf-8"),
+                       file_name="carrydesk_premium_history.csv", mime="text/csv", icon=":material/download:",
+                       key="pp_hist_csv")
+    c2.download_button("Download stats CSV", stats.to_csv(index=False).encode("utf-8"),
+                       file_name="carrydesk_premium_stats.csv", mime="text/csv", icon=":material/download:",
+                       key="pp_stats_csv")
+
+# -- section 3: premium and funding -------------------------------------------------------------------------
+st.subheader("Premium and funding")
+fp = fu = None
+if chosen:
+    f1, f2, _ = st.columns([3, 1.6, 2], vertical_alignment="bottom")
+    raw_fp = st.query_params.get("fp")
+    all_perps = tuple(perp_key(v, s) for v, s in zip(current["venue"], current["symbol"], strict=True))
+    fp_default = soft_choice("fp", chosen, chosen[0], known=all_perps) if raw_fp else chosen[0]
+    fp = f1.selectbox("Perp", chosen, index=chosen.index(fp_default), format_func=perp_label,
+                      key=f"pp_fp_{hist_base}")
+    fu_default = vs.choice("fu", ap.FUNDING_UNITS, "8h")
+    fu = f2.radio("Funding unit", ap.FUNDING_UNITS, index=ap.FUNDING_UNITS.index(fu_default),
+                  format_func=FUNDING_UNIT_LABELS.get, horizontal=True, key="pp_fu")
+    venue, _, symbol = fp.partition(":")
+    funding_result, funding_error = fetch(lambda: md.funding_history(venue, symbol, start=start, until=as_of))
+    if funding_error:
+        st.warning(f"No funding history for {perp_label(fp)}: {funding_error}", icon=":material/warning:")
+        funding = pd.DataFrame({"ts": [], "rate": [], "interval_hours": [], "value": []})
+    else:
+        funding = ap.normalized_funding(funding_result.frame, unit=fu)
+    prem_hist, prem_source = histories[fp], loaded[fp][1]
+    funding_axis = "Funding, % per 8h" if fu == "8h" else "Funding APR, %"
+    st.plotly_chart(
+        charts.premium_funding_chart(prem_hist, funding, premium_name=f"Premium ({px})",
+                                     funding_name=f"Funding ({FUNDING_UNIT_LABELS[fu]})", funding_axis=funding_axis,
+                                     band=band, title=perp_label(fp)),
+        width="stretch", key="pp_funding_chart")
+    hours = sorted(set(funding["interval_hours"].dropna())) if not funding.empty else []
+    interval_text = ", ".join(f"{h:g}h" for h in hours) or "—"
+    st.caption(
+        f"Premium source: {prem_source}. Funding settled per interval ({interval_text}), shown as "
+        + ("rate × 8 / interval hours (% per 8h)" if fu == "8h" else "rate × 24 × 365 / interval hours (APR, simple)")
+        + ". Positive funding: longs pay shorts; it should follow the premium's sign. Both axes are symmetric "
+        "around zero so the zero lines coincide."
+        + (" Deribit funding accrues hourly: each row is one hour's accrual." if venue == "deribit" else "")
+    )
+    pf_csv = pd.concat([
+        prem_hist.assign(series=f"premium ({px}) %", value=prem_hist["premium"] * 100)[["ts", "series", "value"]],
+        funding.assign(series=f"funding {FUNDING_UNIT_LABELS[fu]}", value=funding["value"] * 100)[
+            ["ts", "series", "value"]],
+    ], ignore_index=True)
+    st.download_button("Download CSV", pf_csv.to_csv(index=False).encode("utf-8"),
+                       file_name="carrydesk_premium_funding.csv", mime="text/csv", icon=":material/download:",
+                       key="pp_funding_csv")
+vs.sync({"fp": fp, "fu": fu})
+
+# -- section 4: perp vs quarterly ---------------------------------------------------------------------------
+st.subheader("Perp vs quarterly")
+q1, _ = st.columns([1.4, 5])
+qthr_pct = q1.number_input(
+    "Quarterly threshold ± % a year", min_value=0.0, max_value=100.0, step=0.5, format="%.1f",
+    value=vs.number("qthr", ap.DEFAULT_QUARTERLY_THRESHOLD * 100, lo=0.0, hi=100.0), key="pp_qthr",
+    help="The quarterly side of the divergence rule (annualized basis, simple, ACT/365).")
+vs.sync({"qthr": up.encode_float(qthr_pct)})
+pvq = ap.perp_vs_quarterly(term, price=px, perp_threshold=band, quarterly_threshold=qthr_pct / 100.0)
+pvq = (pvq.assign(_order=pvq["venue"].map(venue_order)).sort_values(["base", "_order"], kind="stable")
+       .drop(columns="_order").reset_index(drop=True))
+rule = ap.divergence_rule(perp_threshold=band, quarterly_threshold=qthr_pct / 100.0)
+if pvq.empty:
+    st.info("No perps to compare.")
+else:
+    flagged = pvq[pvq["divergence"]]
+    if flagged.empty:
+        st.success("No extreme divergence between perps and quarterlies.", icon=":material/check_circle:")
+    else:
+        lines = "\n".join(f"- {md.venue_label(r.venue)} {r.base}: {r.reading}" for r in flagged.itertuples())
+        st.warning(f"Extreme divergence:\n{lines}", icon=":material/warning:")
+    pvq_table = pd.DataFrame({
+        "Asset": pvq["base"],
+        "Exchange": pvq["venue"].map(md.venue_label),
+        "Perp": pvq["perp_symbol"],
+        f"Perp premium ({px}) %": pvq["perp_premium"] * 100,
+        "Quarterly": pvq["quarterly_symbol"].fillna("none listed"),
+        "Expiry (UTC)": pvq["expiry"],
+        "Days": pvq["days_to_expiry"],
+        "Quarterly basis %": pvq["quarterly_basis_pct"] * 100,
+        "Quarterly ann. %": pvq["quarterly_ann"] * 100,
+        "Divergence": pvq["divergence"],
+        "Reading": pvq["reading"],
+    })
+    pct = st.column_config.NumberColumn(format="%+.4f%%")
+    st.container(key="pp_pvq_table").dataframe(pvq_table, hide_index=True, width="stretch", column_config={
+        f"Perp premium ({px}) %": pct, "Quarterly basis %": pct,
+        "Quarterly ann. %": st.column_config.NumberColumn(format="%+.2f%%", help="Annualized: simple, ACT/365."),
+        "Divergence": st.column_config.CheckboxColumn(help="The extreme-divergence rule below holds."),
+        "Expiry (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD", help="At 08:00 UTC."),
+        "Days": st.column_config.NumberColumn(format="%.1f", width="small"),
+    })
+    st.caption(
+        f"**Rule.** {rule} Quarterly = the nearest last-Friday-of-Mar/Jun/Sep/Dec expiry more than 3 days out, "
+        f"settled like the perp where listed; its basis = {px} / index − 1 of the same exchange, annualized "
+        "× 365 / days."
+    )
+    st.download_button("Download CSV", pvq_table.to_csv(index=False).encode("utf-8"),
+                       file_name="carrydesk_perp_vs_quarterly.csv", mime="text/csv", icon=":material/download:",
+                       key="pp_pvq_csv")
+
+with problems_box.container():
+    vs.show_problems()
