@@ -1,0 +1,169 @@
+"""Funding page in a real browser on demo data: CSVs are the charted data, a shared link reproduces the view."""
+
+from __future__ import annotations
+
+import base64
+import re
+from io import StringIO
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+# BTC and SOL on three exchanges: 8h, 4h (Binance SOL), 1h (Bybit SOL) and Deribit's hourly accruals.
+VIEW = "sym=BTC,SOL&ex=binanceusdm,bybit,deribit&win=7d"
+CHARTS = ".js-plotly-plot"
+
+
+@pytest.fixture(scope="module")
+def shell_ready(browser, server_url) -> str:
+    """The server after one visit to the app's root.
+
+    Until a server process has run ``app.py`` once, Streamlit treats ``pages/`` as an old-style page folder
+    and a direct ``/funding`` link runs the page without the app shell (no sidebar, no wide layout; see the
+    report). One root visit makes ``st.navigation`` take over for the process, as after any user's first visit.
+    """
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(server_url)
+        # app.py's own sidebar badge: drawn after st.navigation ran (the old-style nav lists "funding" too)
+        page.locator(".cd-source-badge").wait_for(timeout=60_000)
+        page.get_by_test_id("stSidebarNav").get_by_text("Funding", exact=True).wait_for()
+    finally:
+        context.close()
+    return server_url
+
+
+def open_view(page, url: str, *, history_title: str = "by exchange and symbol") -> None:
+    page.goto(url)
+    wait_idle(page, history_title)
+
+
+def wait_idle(page, history_title: str) -> None:
+    """Four charts drawn, the history chart titled as expected, and no script run in progress."""
+    page.wait_for_function(
+        """t => { const g = Array.from(document.querySelectorAll('.js-plotly-plot'));
+                  return g.length >= 4 && g.some(d => d.layout && d.layout.title
+                                                        && d.layout.title.text.includes(t)); }""",
+        arg=history_title, timeout=90_000)
+    page.wait_for_function(  # the attribute Streamlit's own browser tests wait on
+        "() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state')"
+        " === 'notRunning'", timeout=90_000)
+    page.get_by_role("button", name=re.compile(r"Statistics CSV$")).wait_for()
+
+
+def download(page, label: str) -> bytes:
+    with page.expect_download() as info:
+        page.get_by_role("button", name=re.compile(rf"{re.escape(label)}$")).click()
+    with open(info.value.path(), "rb") as fh:
+        return fh.read()
+
+
+def csv(data: bytes) -> pd.DataFrame:
+    return pd.read_csv(StringIO(data.decode("utf-8")))
+
+
+def decode(values: object) -> np.ndarray:
+    """A plotly array as sent to the browser: a list, or a base64 typed array {dtype, bdata, shape}."""
+    if isinstance(values, dict) and "bdata" in values:
+        arr = np.frombuffer(base64.b64decode(values["bdata"]), dtype=np.dtype(values["dtype"]).newbyteorder("<"))
+        shape = values.get("shape")
+        return arr.reshape([int(s) for s in str(shape).split(",")]) if shape else arr
+    return np.asarray(values, dtype="float64")
+
+
+def chart(page, title_part: str) -> list[dict]:
+    """The traces of the chart whose title contains ``title_part``, as the browser holds them."""
+    return page.evaluate(
+        """t => { const gd = Array.from(document.querySelectorAll('.js-plotly-plot'))
+                      .find(d => d.layout.title && d.layout.title.text.includes(t));
+                  return gd.data.map(d => ({name: d.name, type: d.type, x: d.x, y: d.y, z: d.z})); }""",
+        title_part)
+
+
+def utc(values) -> pd.DatetimeIndex:
+    idx = pd.DatetimeIndex(pd.to_datetime(list(values)))
+    return idx.tz_localize("UTC") if idx.tz is None else idx.tz_convert("UTC")
+
+
+def test_csv_downloads_hold_exactly_the_charted_data(page, shell_ready, screenshots):
+    server_url = shell_ready
+    open_view(page, f"{server_url}/funding?{VIEW}&unit=apr", history_title="Funding APR (simple) by exchange")
+
+    history = csv(download(page, "History CSV"))
+    lines = [t for t in chart(page, "by exchange and symbol") if t["type"] == "scatter"]
+    assert [t["name"] for t in lines] == list(dict.fromkeys(history["series"]))
+    assert {"BTC · Binance USDⓈ-M", "SOL · Binance USDⓈ-M", "SOL · Bybit", "BTC · Deribit"} <= set(history["series"])
+    for trace in lines:
+        rows = history[history["series"] == trace["name"]]
+        assert list(utc(trace["x"])) == list(utc(rows["ts"])), trace["name"]
+        np.testing.assert_array_equal(decode(trace["y"]), rows["apr"].to_numpy(), err_msg=trace["name"])
+    # per interval: 7 days of 8h, 4h and hourly settlements (the window ends off the hour)
+    counts = history.groupby("series").size()
+    assert counts["BTC · Binance USDⓈ-M"] == 21 and counts["SOL · Binance USDⓈ-M"] == 42
+    assert counts["SOL · Bybit"] == counts["BTC · Deribit"] == 168
+
+    cumulative = csv(download(page, "Cumulative CSV"))
+    cum_lines = [t for t in chart(page, "Cumulative funding") if t["type"] == "scatter"
+                 and not t["name"].startswith("_")]
+    assert [t["name"] for t in cum_lines] == list(dict.fromkeys(cumulative["series"]))
+    for trace in cum_lines:
+        rows = cumulative[cumulative["series"] == trace["name"]]
+        assert list(utc(trace["x"])) == list(utc(rows["ts"]))
+        np.testing.assert_array_equal(decode(trace["y"]), rows["short_pnl"].to_numpy())
+
+    current = csv(download(page, "Heatmap CSV")).set_index("exchange")
+    (heat,) = chart(page, "Current funding APR")
+    assert list(heat["y"]) == list(current.index) and list(heat["x"]) == list(current.columns)
+    np.testing.assert_array_equal(decode(heat["z"]).astype("float64"), current.to_numpy(dtype="float64"))
+
+    over_time = csv(download(page, "Heatmap over time CSV"))
+    (heat,) = chart(page, "mean per")
+    assert list(utc(heat["x"])) == list(utc(over_time["ts"]))
+    assert list(heat["y"]) == list(over_time.columns[1:])
+    np.testing.assert_array_equal(decode(heat["z"]).astype("float64"), over_time.iloc[:, 1:].to_numpy().T)
+
+    stats = csv(download(page, "Statistics CSV"))  # the table's periods are the charted settlements
+    assert dict(zip(stats["Symbol"] + " · " + stats["Exchange"], stats["Periods"], strict=True)) == counts.to_dict()
+    assert page.get_by_test_id("stException").count() == 0
+
+    # the app scrolls inside its own container: make the window as tall as the page for the picture
+    height = page.evaluate("document.querySelector('[data-testid=stMainBlockContainer]').scrollHeight")
+    page.set_viewport_size({"width": 1600, "height": int(height) + 120})
+    page.wait_for_timeout(1500)  # charts re-layout to the new size
+    page.screenshot(path=str(screenshots / "funding.png"), full_page=True)
+
+
+def test_shared_link_reproduces_the_view_in_a_fresh_context(page, shell_ready, browser, screenshots):
+    server_url = shell_ready
+    open_view(page, f"{server_url}/funding?{VIEW}")
+    page.get_by_text("Pin window end").click()
+    page.wait_for_function("() => location.search.includes('as_of=')")  # set while the rerun runs
+    wait_idle(page, "per 8h by exchange")
+    unit = page.get_by_test_id("stRadio").filter(has_text="Per interval")
+    unit.get_by_text("APY", exact=True).click()
+    page.wait_for_function("() => location.search.includes('unit=apy')")
+    wait_idle(page, "APY (compounded) by exchange")
+    link = page.url
+    first = {label: download(page, label) for label in ("History CSV", "Statistics CSV", "Cumulative CSV")}
+
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    try:
+        other = context.new_page()
+        other.set_default_timeout(60_000)
+        open_view(other, link, history_title="APY (compounded) by exchange")
+        assert parse_qs(urlsplit(other.url).query) == parse_qs(urlsplit(link).query)
+        other_unit = other.get_by_test_id("stRadio").filter(has_text="Per interval")
+        assert other_unit.get_by_role("radio", name="APY").is_checked()
+        assert other.get_by_role("switch", name="Pin window end").is_checked()
+        for label, data in first.items():
+            assert download(other, label) == data, label
+        assert len(csv(first["History CSV"])) > 0
+        other.wait_for_timeout(500)
+        other.screenshot(path=str(screenshots / "funding_shared.png"), full_page=True)
+    finally:
+        context.close()
