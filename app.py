@@ -14,10 +14,10 @@ st.set_page_config(page_title="Carry Desk", page_icon=":material/stacked_line_ch
 
 pages = {
     "Markets": [
-        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-        st.Page("pages/term_structure.py", title="Term structure", icon=":material/stacked_line_chart:"),
-        st.Page("pages/perp_premium.py", title="Perp premium", icon=":material/compare_arrows:"),
-        st.Page("pages/funding.py", title="Funding", icon=":material/percent:"),
+        st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("views/term_structure.py", title="Term structure", icon=":material/stacked_line_chart:"),
+        st.Page("views/perp_premium.py", title="Perp premium", icon=":material/compare_arrows:"),
+        st.Page("views/funding.py", title="Funding", icon=":material/percent:"),
     ],
 }
 router = st.navigation(pages)

@@ -118,7 +118,7 @@ def bench_pages() -> dict[str, Any]:
     from streamlit.testing.v1 import AppTest
 
     os.environ["CARRYDESK_SOURCE"] = "demo"
-    pages = {"overview": "pages/overview.py"}
+    pages = {"overview": "views/overview.py"}
     out: dict[str, Any] = {}
     for name, path in pages.items():
         PagesManager.uses_pages_directory = None

@@ -2,7 +2,7 @@
 
 - only ``data_sources/`` imports ccxt;
 - ``analytics/`` imports only pandas, numpy, the standard library and itself;
-- only ``app.py``, ``pages/`` and the UI helpers ``components/ui*.py`` import streamlit;
+- only ``app.py``, ``views/`` and the UI helpers ``components/ui*.py`` import streamlit;
 - figure builders and other ``components/`` modules are pure (no streamlit, no ccxt).
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKED_DIRS = ("analytics", "components", "data_sources", "pages")
+CHECKED_DIRS = ("analytics", "components", "data_sources", "views")
 STDLIB = set(sys.stdlib_module_names)
 ANALYTICS_ALLOWED = {"numpy", "pandas", "analytics"}
 
@@ -37,9 +37,9 @@ def violations(rel: str, imports: set[str]) -> list[str]:
     top = rel.split("/")[0]
     if "ccxt" in imports and top != "data_sources":
         out.append("imports ccxt outside data_sources/")
-    ui_module = rel == "app.py" or top == "pages" or (top == "components" and Path(rel).name.startswith("ui"))
+    ui_module = rel == "app.py" or top == "views" or (top == "components" and Path(rel).name.startswith("ui"))
     if "streamlit" in imports and not ui_module:
-        out.append("imports streamlit outside app.py, pages/ and components/ui*.py")
+        out.append("imports streamlit outside app.py, views/ and components/ui*.py")
     if top == "analytics":
         extra = sorted(imports - ANALYTICS_ALLOWED - STDLIB)
         if extra:
@@ -55,7 +55,7 @@ def python_files() -> list[str]:
 
 def test_the_layout_is_there():
     files = python_files()
-    for must in ("app.py", "analytics/basis.py", "analytics/funding.py", "components/ui.py", "pages/overview.py"):
+    for must in ("app.py", "analytics/basis.py", "analytics/funding.py", "components/ui.py", "views/overview.py"):
         assert must in files
 
 
@@ -69,7 +69,7 @@ def test_module_respects_boundaries(rel):
     ("rel", "source", "expected"),
     [
         ("analytics/x.py", "import ccxt", "ccxt"),
-        ("pages/x.py", "from ccxt.base import errors", "ccxt"),
+        ("views/x.py", "from ccxt.base import errors", "ccxt"),
         ("analytics/x.py", "import streamlit as st", "streamlit"),
         ("analytics/x.py", "import plotly.graph_objects as go", "plotly"),
         ("analytics/x.py", "from data_sources import get_market_data", "data_sources"),
@@ -89,9 +89,16 @@ def test_checker_catches_violations(rel, source, expected):
         ("data_sources/x.py", "import ccxt"),
         ("components/ui.py", "import streamlit as st"),
         ("components/ui_share.py", "import streamlit as st"),
-        ("pages/overview.py", "import streamlit as st\nfrom components import tables"),
+        ("views/overview.py", "import streamlit as st\nfrom components import tables"),
         ("analytics/x.py", "from __future__ import annotations\nimport math\nimport numpy\nfrom . import basis"),
     ],
 )
 def test_checker_allows_the_permitted(rel, source):
     assert violations(rel, top_level_imports(source)) == []
+
+
+def test_no_legacy_pages_folder():
+    """Page scripts live in ``views/``: a ``pages/`` folder beside ``app.py`` makes a fresh Streamlit server
+    run a directly linked page as an old-style page, without ``app.py``'s shell (sidebar, badge, layout)
+    until someone has opened the root URL (``PagesManager.uses_pages_directory``)."""
+    assert not (ROOT / "pages").exists()

@@ -18,26 +18,6 @@ VIEW = "sym=BTC,SOL&ex=binanceusdm,bybit,deribit&win=7d"
 CHARTS = ".js-plotly-plot"
 
 
-@pytest.fixture(scope="module")
-def shell_ready(browser, server_url) -> str:
-    """The server after one visit to the app's root.
-
-    Until a server process has run ``app.py`` once, Streamlit treats ``pages/`` as an old-style page folder
-    and a direct ``/funding`` link runs the page without the app shell (no sidebar, no wide layout; see the
-    report). One root visit makes ``st.navigation`` take over for the process, as after any user's first visit.
-    """
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.goto(server_url)
-        # app.py's own sidebar badge: drawn after st.navigation ran (the old-style nav lists "funding" too)
-        page.locator(".cd-source-badge").wait_for(timeout=60_000)
-        page.get_by_test_id("stSidebarNav").get_by_text("Funding", exact=True).wait_for()
-    finally:
-        context.close()
-    return server_url
-
-
 def open_view(page, url: str, *, history_title: str = "by exchange and symbol") -> None:
     page.goto(url)
     wait_idle(page, history_title)
@@ -90,8 +70,7 @@ def utc(values) -> pd.DatetimeIndex:
     return idx.tz_localize("UTC") if idx.tz is None else idx.tz_convert("UTC")
 
 
-def test_csv_downloads_hold_exactly_the_charted_data(page, shell_ready, screenshots):
-    server_url = shell_ready
+def test_csv_downloads_hold_exactly_the_charted_data(page, server_url, screenshots):
     open_view(page, f"{server_url}/funding?{VIEW}&unit=apr", history_title="Funding APR (simple) by exchange")
 
     history = csv(download(page, "History CSV"))
@@ -138,8 +117,7 @@ def test_csv_downloads_hold_exactly_the_charted_data(page, shell_ready, screensh
     page.screenshot(path=str(screenshots / "funding.png"), full_page=True)
 
 
-def test_shared_link_reproduces_the_view_in_a_fresh_context(page, shell_ready, browser, screenshots):
-    server_url = shell_ready
+def test_shared_link_reproduces_the_view_in_a_fresh_context(page, server_url, browser, screenshots):
     open_view(page, f"{server_url}/funding?{VIEW}")
     page.get_by_text("Pin window end").click()
     page.wait_for_function("() => location.search.includes('as_of=')")  # set while the rerun runs

@@ -26,10 +26,7 @@ def header(page, table: str) -> list[str]:
 
 
 def open_page(page, server_url: str, query: str = "") -> None:
-    """Open the page by its URL. The app is opened once first: a fresh server that has not yet run
-    ``st.navigation`` routes a direct page URL the old pages-directory way (no sidebar, no router)."""
-    page.goto(server_url)
-    page.locator(".cd-source-badge").wait_for()  # app.py ran: st.navigation is in charge from now on
+    """Open the page by its URL, as a shared link does."""
     page.goto(f"{server_url}/perp_premium{query}")
 
 

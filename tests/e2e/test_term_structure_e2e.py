@@ -17,8 +17,6 @@ TALL = {"width": 1600, "height": 3900}  # Streamlit scrolls inside its main bloc
 def open_from_sidebar(page, server_url: str) -> None:
     """Start where a user starts (the app's root) and open the page from the navigation."""
     page.goto(server_url)
-    # The app shell has run once its badge shows: until then Streamlit may still list the pages/ folder
-    # (its pre-st.navigation mode), whose "term structure" link would bypass app.py.
     page.locator(".cd-source-badge").wait_for()
     page.get_by_role("link", name="Term structure", exact=True).click()
     wait_ready(page)

@@ -18,7 +18,7 @@ from data_sources.cache import clear_all
 from data_sources.clients import LockedThrottle
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
-PAGE = "pages/perp_premium.py"
+PAGE = "views/perp_premium.py"
 HOUR_MS = 3_600_000
 UNSET = ("CARRYDESK_DEMO_SCENARIO", "CARRYDESK_DEMO_SEED", "CARRYDESK_DEMO_FAULTS", "CARRYDESK_CONFIG",
          "CARRYDESK_CCXT_OPTIONS")

@@ -15,7 +15,7 @@ from data_sources import get_market_data, reset_market_data
 from data_sources.clients import LockedThrottle
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
-PAGE = "pages/funding.py"
+PAGE = "views/funding.py"
 UNSET = ("CARRYDESK_DEMO_SCENARIO", "CARRYDESK_DEMO_SEED", "CARRYDESK_DEMO_FAULTS", "CARRYDESK_CONFIG",
          "CARRYDESK_CCXT_OPTIONS")
 
