@@ -25,7 +25,7 @@ DEV_STAMP := $(VENV)/.installed-dev-$(DEV_HASH)
 
 help:
 	@echo "make run    - start the dashboard on http://localhost:$(PORT) (CARRYDESK_SOURCE=auto|live|demo)"
-	@echo "make test   - lint + all tests, including the headless-browser tests"
+	@echo "make test   - ruff, mypy and all tests, including the headless-browser tests"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - performance benchmarks"
 
@@ -47,8 +47,11 @@ run: $(RUN_STAMP)
 		--server.port $(PORT) --server.address $(ADDRESS)
 
 # The browser tests drive Debian's chromium (Playwright's own browser downloads are not used).
+# fonts-noto-core draws what the default fonts lack, e.g. the "Ⓢ" of Binance USDⓈ-M in screenshots.
+BROWSER_PKGS := chromium fonts-noto-core
 chromium:
-	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	@dpkg-query -W -f='$${Status}\n' $(BROWSER_PKGS) 2>/dev/null | grep -c "ok installed" | grep -qx $(words $(BROWSER_PKGS)) \
+		|| (apt-get update && apt-get install -y $(BROWSER_PKGS))
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
@@ -56,6 +59,7 @@ lint: $(DEV_STAMP)
 
 test: $(DEV_STAMP) chromium
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 bench: $(DEV_STAMP)
