@@ -110,7 +110,9 @@ def encode_multi(values: Sequence[str]) -> str:
 
 
 def encode_float(value: float) -> str:
-    return f"{value:g}"
+    """The shortest text that parses back to exactly ``value`` (``repr``), without a trailing ``.0``."""
+    text = repr(float(value))
+    return text.removesuffix(".0")
 
 
 Parser = Callable[[str | None], Parsed[object]]

@@ -24,7 +24,7 @@ from components import charts_funding as charts
 from components import ui
 from components.formatting import fmt_age, fmt_apr, fmt_pct, fmt_time
 from components.ui_state import ViewState
-from components.urlparams import encode_multi, format_as_of
+from components.urlparams import encode_float, encode_multi, format_as_of
 from data_sources import DataSourceError, FrameResult, get_market_data
 
 DEFAULT_BASES = ("BTC", "ETH", "SOL")
@@ -44,11 +44,6 @@ CONVENTIONS = ("simple", "compounded")
 SIDES = ("short", "long")
 CURRENCY = "USD"
 MAX_FETCH_WORKERS = 12
-
-
-def url_number(x: float) -> str:
-    """A number for the URL without losing digits (``encode_float``'s ``%g`` keeps six: 1234567 -> 1.23457e+06)."""
-    return f"{float(x):.12g}"
 
 
 def pct(x: pd.Series | np.ndarray) -> np.ndarray:
@@ -187,8 +182,8 @@ vs.sync({
     "sym": encode_multi(bases), "ex": encode_multi(venues), "perp": perp, "win": win,
     "from": d_from.isoformat() if isinstance(d_from, date) else None,
     "to": d_to.isoformat() if isinstance(d_to, date) else None,
-    "unit": unit, "cum": cum_conv, "side": side, "n": url_number(notional),
-    "thr": url_number(thr_pct), "xthr": url_number(xthr_pct),
+    "unit": unit, "cum": cum_conv, "side": side, "n": encode_float(notional),
+    "thr": encode_float(thr_pct), "xthr": encode_float(xthr_pct),
     "as_of": format_as_of(as_of),
 })
 vs.show_problems()

@@ -37,6 +37,15 @@ def test_float() -> None:
         assert p.value == 5.0 and p.problem
 
 
+@given(st.floats(min_value=0, max_value=1e12, allow_nan=False))
+def test_float_round_trips_exactly(x: float) -> None:
+    assert up.parse_float(up.encode_float(x), -1.0, param="n", lo=0, hi=1e12).value == x
+
+
+def test_float_encoding_is_short() -> None:
+    assert [up.encode_float(x) for x in (5.0, 0.15, 1234567.0, 100000.0)] == ["5", "0.15", "1234567", "100000"]
+
+
 def test_date() -> None:
     lo, hi = date(2025, 1, 1), date(2026, 11, 25)
     assert up.parse_date("2026-01-02", param="d", earliest=lo, latest=hi).value == date(2026, 1, 2)
