@@ -1,8 +1,8 @@
-"""Pure finance math on pandas/numpy: basis and term structure, funding (DOMAIN.md).
+"""Pure finance math on pandas/numpy (DOMAIN.md): basis and term structure, perpetual premium, funding.
 
 No I/O, no streamlit, no plotly: pages and components call these with frames from ``data_sources``.
 """
 
-from analytics import basis, funding
+from analytics import basis, contracts, funding, funding_stats, premium, term_structure
 
-__all__ = ["basis", "funding"]
+__all__ = ["basis", "contracts", "funding", "funding_stats", "premium", "term_structure"]

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from analytics import contracts
 from analytics import funding as af
 from analytics._arrays import ArrayLike, Result, as_float, wrap
 
@@ -48,7 +49,6 @@ FLAG_LEVELS: tuple[str, ...] = (
 )
 # Which perp stands for an (exchange, base) pair when it lists several.
 PERP_PREFERENCES: tuple[str, ...] = ("usdt", "coin", "all")
-_QUOTE_RANK = {"USDT": 0, "USDC": 1, "USD": 2}
 
 HISTORY_COLUMNS: tuple[str, ...] = (
     "series",  # display key: "<base> · <exchange>"
@@ -219,12 +219,7 @@ def pick_perps(now: pd.DataFrame, *, prefer: str = "usdt") -> pd.DataFrame:
         raise ValueError(f"prefer must be one of {PERP_PREFERENCES}, not {prefer!r}")
     if now.empty or prefer == "all":
         return now.reset_index(drop=True)
-    inverse = (~now["linear"].astype(bool)).astype(int)
-    margin_rank = inverse if prefer == "usdt" else 1 - inverse
-    rank = margin_rank * 10 + now["quote"].map(_QUOTE_RANK).fillna(5)
-    ordered = now.assign(_rank=rank).sort_values(["venue", "base", "_rank", "symbol"], kind="stable")
-    picked = ordered.drop_duplicates(["venue", "base"]).drop(columns="_rank")
-    return picked.sort_index(kind="stable").reset_index(drop=True)
+    return contracts.primary_rows(now, by=("venue", "base"), prefer_linear=prefer == "usdt")
 
 
 def margin_tag(linear: bool, settle: str) -> str:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import basis as ab
+from analytics import contracts
 from analytics import funding as af
 from analytics._arrays import ArrayLike, as_float
 
@@ -47,9 +48,6 @@ DEFAULT_QUARTERLY_THRESHOLD = 0.02
 Z_STRETCHED = 2.0
 
 SOURCE_PREMIUM_INDEX = "premium-index klines (close)"
-
-# Among several perps (or quarterlies) of one asset on one venue, the one a desk quotes.
-_QUOTE_RANK = {"USDT": 0, "USDC": 1, "USD": 2}
 
 CURRENT_COLUMNS: tuple[str, ...] = (
     "venue", "symbol", "base", "quote", "settle", "linear",
@@ -345,41 +343,6 @@ def _reading(perp: float, ann: float, divergent: bool) -> str:
     return "disagree in sign, within thresholds"
 
 
-def _rank(rows: pd.DataFrame, settle: object = None) -> pd.Series:
-    """Lower is preferred: the perp's own settle currency, then linear, then USDT > USDC > USD."""
-    same = (rows["settle"] == settle).astype(int) if settle is not None else 0
-    linear = rows["linear"].astype(bool).astype(int)
-    return (1 - same) * 100 + (1 - linear) * 10 + rows["quote"].map(_QUOTE_RANK).fillna(5)
-
-
-def primary_perp(perps: pd.DataFrame) -> pd.Series | None:
-    """The perp a desk quotes among one venue's perps of one asset: linear, USDT > USDC > USD."""
-    if perps.empty:
-        return None
-    ordered = perps.assign(_rank=_rank(perps)).sort_values(["_rank", "symbol"], kind="stable")
-    return ordered.iloc[0].drop("_rank")
-
-
-def nearest_quarterly(futures: pd.DataFrame, *, settle: object = None,
-                      min_days: float = ab.NEAR_EXPIRY_DAYS) -> pd.Series | None:
-    """Nearest quarterly (last Friday of Mar/Jun/Sep/Dec) more than ``min_days`` out, for one venue/asset.
-
-    Among contracts of that expiry, the one settling like the perp (``settle``) is preferred, then linear.
-    """
-    rows = futures[futures["kind"] == "future"]
-    if rows.empty:
-        return None
-    days = rows["days_to_expiry"].to_numpy(dtype="float64")
-    quarterly = np.asarray(ab.is_quarterly_expiry(rows["expiry"]), dtype=bool)
-    with np.errstate(invalid="ignore"):
-        rows = rows[quarterly & np.isfinite(days) & (days > min_days)]
-    if rows.empty:
-        return None
-    rows = rows[rows["expiry"] == rows["expiry"].min()]
-    ordered = rows.assign(_rank=_rank(rows, settle)).sort_values(["_rank", "symbol"], kind="stable")
-    return ordered.iloc[0].drop("_rank")
-
-
 def perp_vs_quarterly(term: pd.DataFrame, *, price: PriceField = "mark", perp_threshold: float = DEFAULT_BAND,
                       quarterly_threshold: float = DEFAULT_QUARTERLY_THRESHOLD,
                       min_days: float = ab.NEAR_EXPIRY_DAYS) -> pd.DataFrame:
@@ -405,11 +368,13 @@ def perp_vs_quarterly(term: pd.DataFrame, *, price: PriceField = "mark", perp_th
     _check_price(price)
     rows: list[dict[str, object]] = []
     for (venue, base), group in term.groupby(["venue", "base"], sort=True):
-        perp = primary_perp(group[group["kind"] == "perp"])
-        if perp is None:
+        perps = contracts.primary_rows(group[group["kind"] == "perp"], by=())
+        if perps.empty:
             continue
+        perp = perps.iloc[0]
         prem = float(ab.perp_premium(float(perp[price]), float(perp["index"])))
-        q = nearest_quarterly(group, settle=perp["settle"], min_days=min_days)
+        quarterlies = contracts.nearest_quarterly(group, settle=perp["settle"], min_days=min_days)
+        q = quarterlies.iloc[0] if not quarterlies.empty else None
         if q is None:
             q_symbol, expiry, days, pct, ann = None, pd.NaT, np.nan, np.nan, np.nan
         else:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import basis as ab
+from analytics import contracts
 from analytics import funding as af
 from components.formatting import MISSING, fmt_age, fmt_apr, fmt_date, fmt_pct, fmt_price, is_missing
 
@@ -53,19 +54,6 @@ _TERM_NEEDS = ("venue", "symbol", "base", "quote", "kind", "linear", "expiry", "
 _FUNDING_NEEDS = ("venue", "symbol", "base", "quote", "linear", "rate", "interval_hours", "interval_inferred")
 _SPOT_NEEDS = ("venue", "symbol", "base", "last")
 
-# Among several perps of one asset on one venue, the one a desk quotes: USDT-margined linear first.
-_QUOTE_RANK = {"USDT": 0, "USDC": 1, "USD": 2}
-
-
-def primary_rows(frame: pd.DataFrame, *, by: Sequence[str] = ("venue", "base")) -> pd.DataFrame:
-    """One row per ``by`` group: linear before inverse, USDT before USDC before USD, then by symbol."""
-    if frame.empty:
-        return frame.copy()
-    rank = (~frame["linear"].astype(bool)).astype(int) * 10 + frame["quote"].map(_QUOTE_RANK).fillna(5)
-    ordered = frame.assign(_rank=rank).sort_values([*by, "_rank", "symbol"], kind="stable")
-    return ordered.drop_duplicates(list(by)).drop(columns="_rank").reset_index(drop=True)
-
-
 def _chosen(frame: pd.DataFrame, base: str, venue: str | None) -> pd.DataFrame:
     rows = frame[frame["base"] == base]
     return rows[rows["venue"] == venue] if venue not in (None, ALL_VENUES) else rows
@@ -84,7 +72,7 @@ def _across(n: int) -> str:
 def spot_price(perps: pd.DataFrame, spot: pd.DataFrame, base: str, venue: str | None,
                label: Callable[[str], str]) -> tuple[float, str]:
     """The asset's reference price S and what it is: an index, the mean of venues' indexes, or spot last."""
-    rows = primary_rows(_chosen(perps, base, venue))
+    rows = contracts.primary_rows(_chosen(perps, base, venue))
     index = rows["index"].to_numpy(dtype="float64") if not rows.empty else np.array([])
     finite = np.isfinite(index) & (index > 0)
     if finite.any():
@@ -100,9 +88,9 @@ def spot_price(perps: pd.DataFrame, spot: pd.DataFrame, base: str, venue: str | 
 def perp_figures(perps: pd.DataFrame, funding: pd.DataFrame, base: str, venue: str | None,
                  label: Callable[[str], str]) -> tuple[float, float, str]:
     """(premium, funding APR, where from) for the primary perp of ``venue``, or the mean across venues."""
-    p_rows = primary_rows(_chosen(perps, base, venue))
+    p_rows = contracts.primary_rows(_chosen(perps, base, venue))
     premium = ab.perp_premium(p_rows["mark"], p_rows["index"]) if not p_rows.empty else pd.Series([])
-    f_rows = primary_rows(_chosen(funding, base, venue))
+    f_rows = contracts.primary_rows(_chosen(funding, base, venue))
     apr = af.apr(f_rows["rate"], f_rows["interval_hours"]) if not f_rows.empty else pd.Series([])
     if venue in (None, ALL_VENUES):
         n = len(set(p_rows["venue"]) | set(f_rows["venue"]))
@@ -116,20 +104,6 @@ def perp_figures(perps: pd.DataFrame, funding: pd.DataFrame, base: str, venue: s
     return _mean(premium), _mean(apr), text
 
 
-def nearest_quarterly(futures: pd.DataFrame, *, min_days: float = ab.NEAR_EXPIRY_DAYS) -> pd.DataFrame:
-    """The rows (one per venue) of the nearest quarterly expiry more than ``min_days`` away."""
-    rows = futures[futures["kind"] == "future"]
-    if rows.empty:
-        return rows.copy()
-    days = rows["days_to_expiry"].to_numpy(dtype="float64")
-    quarterly = np.asarray(ab.is_quarterly_expiry(rows["expiry"]), dtype=bool)
-    rows = rows[quarterly & np.isfinite(days) & (days > min_days)]
-    if rows.empty:
-        return rows.copy()
-    nearest = rows["expiry"].min()
-    return primary_rows(rows[rows["expiry"] == nearest], by=("venue",))
-
-
 def quarterly_basis(term: pd.DataFrame, spot: pd.DataFrame, base: str, venue: str | None,
                     label: Callable[[str], str]) -> tuple[float, float, str]:
     """(simple annualized basis, days, which contract) of the nearest quarterly of ``base``.
@@ -137,7 +111,7 @@ def quarterly_basis(term: pd.DataFrame, spot: pd.DataFrame, base: str, venue: st
     F is the future's mark (last where a venue gives no mark); S the same venue's index (Binance spot last
     where there is none). With all venues, the mean across venues listing that expiry.
     """
-    rows = nearest_quarterly(_chosen(term, base, venue))
+    rows = contracts.nearest_quarterly(_chosen(term, base, venue))
     if rows.empty:
         return float("nan"), float("nan"), "no quarterly listed"
     future = rows["mark"].where(rows["mark"].notna(), rows["last"])

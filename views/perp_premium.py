@@ -15,6 +15,7 @@ from datetime import UTC, datetime, time
 import pandas as pd
 import streamlit as st
 
+from analytics import contracts
 from analytics import premium as ap
 from components import charts_premium as charts
 from components import ui
@@ -167,11 +168,9 @@ hist_base = h1.selectbox("Asset", bases, index=bases.index(soft_choice("hb", bas
                          key="pp_hb")
 hist_perps = current[current["base"] == hist_base]
 perp_options = [perp_key(v, s) for v, s in zip(hist_perps["venue"], hist_perps["symbol"], strict=True)]
-primary = []  # each exchange's primary perp of the asset, in the exchange order of the table
-for _, group in hist_perps.groupby("venue", sort=False):
-    row = ap.primary_perp(group)
-    if row is not None:
-        primary.append(perp_key(row["venue"], row["symbol"]))
+# each exchange's primary perp of the asset, in the table's order
+primary_perps = contracts.primary_rows(hist_perps, by=("venue",))
+primary = [perp_key(v, s) for v, s in zip(primary_perps["venue"], primary_perps["symbol"], strict=True)]
 raw_sym = st.query_params.get("sym")
 if raw_sym is not None:  # perps of another known asset (the asset just changed) are dropped silently
     raw_sym = ",".join(k for k in raw_sym.split(",") if perp_base(k) not in set(BASES) - {hist_base})

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analytics import contracts
 from components import tables
 
 NOW = pd.Timestamp("2026-11-25 13:57", tz="UTC")
@@ -77,7 +78,7 @@ def build(term, funding, spot, venue=None):
 
 
 def test_primary_rows_prefer_linear_usdt(term):
-    prim = tables.primary_rows(term[term["kind"] == "perp"])
+    prim = contracts.primary_rows(term[term["kind"] == "perp"])
     assert dict(zip(prim["venue"] + "/" + prim["base"], prim["symbol"], strict=True)) == {
         "binanceusdm/BTC": "BTC/USDT:USDT", "okx/BTC": "BTC/USDT:USDT", "okx/SOL": "SOL/USDT:USDT"}
 
@@ -125,7 +126,7 @@ def test_near_expiry_quarterly_is_skipped(term, funding, spot):
     near = NOW + pd.Timedelta(days=2)
     moved = term.assign(days_to_expiry=term["days_to_expiry"].where(term["expiry"] != Q_DEC, 2.0),
                         expiry=term["expiry"].where(term["expiry"] != Q_DEC, near))
-    q = tables.nearest_quarterly(moved[moved["venue"] == "okx"])
+    q = contracts.nearest_quarterly(moved[moved["venue"] == "okx"])
     assert list(q["symbol"]) == ["BTC/USDT:USDT-270326"]
 
 

@@ -11,6 +11,7 @@ import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
+from analytics import contracts
 from analytics import funding as af
 from components import tables
 from data_sources import get_market_data, reset_market_data
@@ -86,7 +87,7 @@ def test_overview_shows_three_assets_with_numbers_and_the_simulated_badge(demo_e
     market_index = md.market.index("binanceusdm", "BTC", np.array([md.now_ms()]))[0]
     assert number(df.loc["BTC", "Price"]) == pytest.approx(market_index, rel=0.01)
     # ... and the funding column is the mean APR of each venue's primary perp (the cached frame).
-    prim = tables.primary_rows(md.funding_now(bases=("BTC", "ETH", "SOL")).frame)
+    prim = contracts.primary_rows(md.funding_now(bases=("BTC", "ETH", "SOL")).frame)
     btc = prim[prim["base"] == "BTC"]
     expected = np.nanmean(af.apr(btc["rate"], btc["interval_hours"])) * 100
     assert number(df.loc["BTC", "Funding APR"]) == pytest.approx(expected, abs=0.005)  # shown to 2 decimals
