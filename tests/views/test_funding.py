@@ -3,46 +3,21 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from data_sources import get_market_data, reset_market_data
-from data_sources.clients import LockedThrottle
+from data_sources import get_market_data
+from tests.views.conftest import open_app
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "views/funding.py"
-UNSET = ("CARRYDESK_DEMO_SCENARIO", "CARRYDESK_DEMO_SEED", "CARRYDESK_DEMO_FAULTS", "CARRYDESK_CONFIG",
-         "CARRYDESK_CCXT_OPTIONS")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _close_facades():
-    yield
-    reset_market_data()
-
-
-@pytest.fixture
-def demo_env(monkeypatch: pytest.MonkeyPatch):
-    """Demo mode, every venue, no rate-limiter sleeps (they have their own tests; e2e runs with them)."""
-    monkeypatch.setattr(LockedThrottle, "__call__", lambda self, cost=None: None)
-    monkeypatch.setenv("CARRYDESK_SOURCE", "demo")
-    for name in UNSET:
-        monkeypatch.delenv(name, raising=False)
-    PagesManager.uses_pages_directory = None
-    return monkeypatch
 
 
 def run(query: dict[str, str] | None = None) -> AppTest:
     """The app opened on the funding page with ``query`` in the URL (the page's filename is its url path)."""
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update(query or {})
-    at.switch_page(PAGE)
-    at.run()
+    at = open_app(PAGE, query)
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -4,53 +4,24 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from analytics import contracts
 from analytics import funding as af
 from components import tables
-from data_sources import get_market_data, reset_market_data
-from data_sources.clients import LockedThrottle
+from data_sources import get_market_data
+from tests.views.conftest import open_app
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 BADGE = "SIMULATED DATA — scenario: normal"
 
 
-UNSET = ("CARRYDESK_DEMO_SCENARIO", "CARRYDESK_DEMO_SEED", "CARRYDESK_DEMO_FAULTS", "CARRYDESK_CONFIG",
-         "CARRYDESK_CCXT_OPTIONS")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _close_facades():
-    yield
-    reset_market_data()  # the facades built for this module's settings, with their thread pools
-
-
-@pytest.fixture
-def demo_env(monkeypatch: pytest.MonkeyPatch):
-    """Demo mode with every venue, without the rate limiter's sleeps.
-
-    The limiter spaces requests by ccxt's endpoint weights, which adds seconds to every cold page (and the
-    autouse fixture empties the caches between tests); it has its own tests in tests/data_sources, and the
-    e2e test runs the real server with it.
-    """
-    monkeypatch.setattr(LockedThrottle, "__call__", lambda self, cost=None: None)
-    monkeypatch.setenv("CARRYDESK_SOURCE", "demo")
-    for name in UNSET:
-        monkeypatch.delenv(name, raising=False)
-    PagesManager.uses_pages_directory = None  # st.navigation apps: see STYLE.md / streamlit's conftest
-    return monkeypatch
 
 
 def run(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update(query or {})
-    return at.run()
+    return open_app(None, query, timeout=60)
 
 
 NUMBER = r"[+-]?\d{1,3}(,\d{3})*\.\d+%?"

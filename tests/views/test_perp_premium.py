@@ -4,41 +4,26 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from analytics import premium as ap
 from data_sources import get_market_data, reset_market_data
 from data_sources.cache import clear_all
-from data_sources.clients import LockedThrottle
+from tests.views.conftest import open_app
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "views/perp_premium.py"
 HOUR_MS = 3_600_000
-UNSET = ("CARRYDESK_DEMO_SCENARIO", "CARRYDESK_DEMO_SEED", "CARRYDESK_DEMO_FAULTS", "CARRYDESK_CONFIG",
-         "CARRYDESK_CCXT_OPTIONS")
 DERIBIT_NOTE = "not available: Deribit publishes no index candles"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _close_facades():
-    yield
-    reset_market_data()
-
-
 @pytest.fixture
-def demo_env(monkeypatch: pytest.MonkeyPatch):
-    """Demo mode without the rate limiter's sleeps (see tests/pages/test_overview.py)."""
-    monkeypatch.setattr(LockedThrottle, "__call__", lambda self, cost=None: None)
-    monkeypatch.setenv("CARRYDESK_SOURCE", "demo")
-    for name in UNSET:
-        monkeypatch.delenv(name, raising=False)
-    PagesManager.uses_pages_directory = None
+def demo_env(demo_env: pytest.MonkeyPatch):
+    """The shared demo set-up (conftest.py), starting and ending with empty facades and caches."""
+    monkeypatch = demo_env
     reset_market_data()
     clear_all()
     yield monkeypatch
@@ -46,10 +31,8 @@ def demo_env(monkeypatch: pytest.MonkeyPatch):
 
 
 def run(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update(query or {})
     # straight to the page (st.Page's url_path is the file name), without rendering the Overview first
-    return at.switch_page(PAGE).run()
+    return open_app(PAGE, query)
 
 
 def ok(at: AppTest) -> AppTest:

@@ -1,0 +1,48 @@
+"""Shared set-up of the AppTest page tests: demo mode, every venue, no rate-limiter sleeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from data_sources import reset_market_data
+from data_sources.clients import LockedThrottle
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+# Settings a developer's shell may carry that would change what the pages show.
+UNSET = ("CARRYDESK_DEMO_SCENARIO", "CARRYDESK_DEMO_SEED", "CARRYDESK_DEMO_FAULTS", "CARRYDESK_CONFIG",
+         "CARRYDESK_CCXT_OPTIONS")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_facades():
+    yield
+    reset_market_data()  # the facades built for this module's settings, with their thread pools
+
+
+@pytest.fixture
+def demo_env(monkeypatch: pytest.MonkeyPatch):
+    """Demo mode with every venue, without the rate limiter's sleeps.
+
+    The limiter spaces requests by ccxt's endpoint weights, which adds seconds to every cold page (and the
+    autouse fixture empties the caches between tests); it has its own tests in tests/data_sources, and the
+    e2e tests run the real server with it.
+    """
+    monkeypatch.setattr(LockedThrottle, "__call__", lambda self, cost=None: None)
+    monkeypatch.setenv("CARRYDESK_SOURCE", "demo")
+    for name in UNSET:
+        monkeypatch.delenv(name, raising=False)
+    PagesManager.uses_pages_directory = None  # st.navigation apps: see STYLE.md / streamlit's conftest
+    return monkeypatch
+
+
+def open_app(page: str | None = None, query: dict[str, str] | None = None, *, timeout: float = 120) -> AppTest:
+    """The app run once with ``query`` in the URL, switched straight to ``page`` (a views/ script) if given."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    at.query_params.update(query or {})
+    if page is not None:
+        at.switch_page(page)
+    return at.run()
