@@ -9,7 +9,8 @@ Figures (DESIGN.md "Performance"):
    single venue's chain measured alone (target <= 2.5x) and the sequential sum (baseline); with markets
    cached (target <= 1.3x);
 2. upstream requests: cold view, repeat within TTL (target 0), 25 concurrent sessions (target = one);
-3. warm page script time per page (AppTest).
+3. page script time per page (AppTest), cold and warm;
+4. browser time to first chart per page on a fresh demo server, first and second visit.
 """
 
 from __future__ import annotations
@@ -113,25 +114,68 @@ def bench_upstream(market: SimMarket) -> dict[str, Any]:
     }
 
 
+PAGES = {  # name -> (views/ script, url path)
+    "overview": ("views/overview.py", ""),
+    "term_structure": ("views/term_structure.py", "term_structure"),
+    "perp_premium": ("views/perp_premium.py", "perp_premium"),
+    "funding": ("views/funding.py", "funding"),
+}
+
+
 def bench_pages() -> dict[str, Any]:
+    """Script time of each page in AppTest on demo data (with the real rate limiter): cold, then warm."""
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.testing.v1 import AppTest
 
+    from data_sources import reset_market_data
+
     os.environ["CARRYDESK_SOURCE"] = "demo"
-    pages = {"overview": "views/overview.py"}
     out: dict[str, Any] = {}
-    for name, path in pages.items():
+    for name, (path, _) in PAGES.items():
+        reset_market_data()  # each page starts cold: its own facade and empty caches
         PagesManager.uses_pages_directory = None
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-        at.switch_page(path) if name != "overview" else None
-        at.run()  # cold (fills caches)
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+        at.switch_page(path)
+        cold = _timed(at.run)
         if at.exception:
             out[name] = {"error": str(at.exception[0].message)}
             continue
-        times = []
-        for _ in range(5):
-            times.append(_timed(at.run))
-        out[name] = {"warm_script_s_median": statistics.median(times), "warm_script_s_min": min(times)}
+        times = [_timed(at.run) for _ in range(5)]
+        out[name] = {"cold_script_s": cold, "warm_script_s_median": statistics.median(times),
+                     "warm_script_s_min": min(times)}
+    reset_market_data()
+    return out
+
+
+def bench_browser() -> dict[str, Any]:
+    """Time from navigation to the first drawn chart (or the Overview's table) in headless Chromium, on a
+    fresh demo server: the first visit (cold caches) and a second visit in a new browser context (warm)."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, carrydesk_server
+
+    if not Path(CHROMIUM).exists():
+        return {"error": f"{CHROMIUM} missing (make chromium)"}
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp, carrydesk_server(Path(tmp)) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            for name, (_, url_path) in PAGES.items():
+                first = ".js-plotly-plot" if url_path else "[data-testid=stDataFrame]"
+                visits = []
+                for _ in range(2):
+                    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+                    page = context.new_page()
+                    t0 = time.perf_counter()
+                    page.goto(f"{url}/{url_path}")
+                    page.locator(first).first.wait_for(timeout=180_000)
+                    visits.append(time.perf_counter() - t0)
+                    context.close()
+                out[name] = {"first_chart_cold_s": visits[0], "first_chart_warm_s": visits[1]}
+        finally:
+            browser.close()
     return out
 
 
@@ -144,6 +188,8 @@ def main() -> int:
     results["upstream"] = bench_upstream(market)
     print("page script times (AppTest) ...", flush=True)
     results["pages"] = bench_pages()
+    print("browser time to first chart ...", flush=True)
+    results["browser"] = bench_browser()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     _print(results)
@@ -168,8 +214,14 @@ def _print(r: dict[str, Any]) -> None:
         if "error" in p:
             rows.append((f"page {name}", "error", p["error"]))
         else:
-            rows.append((f"page {name}: warm script (AppTest)", f"{p['warm_script_s_median'] * 1000:.0f} ms",
-                         "median of 5"))
+            rows.append((f"page {name}: script (AppTest)", f"{p['warm_script_s_median'] * 1000:.0f} ms",
+                         f"warm, median of 5; cold {p['cold_script_s']:.1f} s"))
+    b = r["browser"]
+    if "error" in b:
+        rows.append(("browser", "error", b["error"]))
+    for name, p in b.items() if "error" not in b else ():
+        rows.append((f"page {name}: browser to first chart", f"{p['first_chart_warm_s']:.1f} s",
+                     f"second visit; first visit {p['first_chart_cold_s']:.1f} s"))
     width = max(len(a) for a, _, _ in rows)
     print()
     for a, b, c in rows:

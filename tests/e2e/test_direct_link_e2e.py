@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import carrydesk_server
+from tests.e2e.server import carrydesk_server
 
 pytestmark = pytest.mark.e2e
 
