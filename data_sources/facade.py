@@ -19,7 +19,7 @@ from typing import Any, TypeAlias
 import pandas as pd
 
 from data_sources import frames
-from data_sources.cache import Cached, DataCache
+from data_sources.cache import Cached, DataCache, ttl_until
 from data_sources.clients import ClientPool
 from data_sources.config import Settings
 from data_sources.errors import DataSourceError, EmptyResultError, InvalidQueryError
@@ -27,6 +27,10 @@ from data_sources.simulated.market import SCENARIOS, SimMarket
 from data_sources.venues import DERIVATIVE_VENUES, VENUES, Contract, family_of
 
 HOUR_MS = 3_600_000
+# Venues publish a settled funding rate up to a minute or two after the hour: an open-ended history
+# fetched that early may lack the newest row, so it is kept only briefly instead of until the next hour.
+SETTLEMENT_GRACE_MS = 120_000
+SETTLEMENT_GRACE_TTL_S = 30.0
 DAY_MS = 86_400_000
 MAX_HISTORY_DAYS = 366
 TIMEFRAMES_MS: dict[str, int] = {
@@ -317,8 +321,12 @@ class MarketData:
         key_start = start_ms // HOUR_MS * HOUR_MS
         key = ("funding_history", venue, symbol, key_start, None if open_ended else end_ms)
         if open_ended:  # valid until the next settlement (all intervals settle on the hour)
-            ttl = max(5.0, min(self.settings.ttls["funding_history"],
-                               (HOUR_MS - self.now_ms() % HOUR_MS) / 1000.0))
+            now_ms = self.now_ms()
+            if now_ms % HOUR_MS < SETTLEMENT_GRACE_MS:
+                ttl = SETTLEMENT_GRACE_TTL_S
+            else:
+                ttl = ttl_until((now_ms // HOUR_MS + 1) * HOUR_MS, now_ms,
+                                max_s=self.settings.ttls["funding_history"])
         else:
             ttl = self.settings.ttls["funding_history"]
         spec = VENUES[venue]

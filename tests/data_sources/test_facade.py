@@ -242,6 +242,27 @@ def test_repeat_within_ttl_makes_no_request(md: MarketData, clock: Clock) -> Non
     assert md.request_log.count("okx", "*/instruments") == 2  # SWAP + FUTURES, loaded once
 
 
+@pytest.mark.parametrize(("after_hour_s", "refetched"), [(30, True), (1800, False)])
+def test_open_ended_funding_history_is_rechecked_soon_after_a_settlement(after_hour_s: int, refetched: bool) -> None:
+    """Fetched 30 s after the hour, the newest settlement may not be published yet: kept 30 s, not an hour."""
+    now = [FROZEN_NOW_MS // HOUR_MS * HOUR_MS + after_hour_s * 1000]
+    market = SimMarket(seed=7, scenario="normal", clock=lambda: now[0])
+    clock = Clock()
+    cache = DataCache({k: (v, 512) for k, v in DEFAULT_TTLS.items()}, timer=clock)
+    md = build_demo(Settings(source="demo"), market=market, faults=FaultPlan(), request_log=RequestLog(),
+                    cache=cache)
+    try:
+        start = now[0] - 2 * DAY_MS
+        md.funding_history("binanceusdm", "BTC/USDT:USDT", start)
+        first = md.request_log.count()
+        clock.t += 45
+        now[0] += 45_000
+        md.funding_history("binanceusdm", "BTC/USDT:USDT", start)
+        assert (md.request_log.count() > first) is refetched
+    finally:
+        md.close()
+
+
 def test_twenty_threads_make_one_upstream_fetch(md: MarketData, market: SimMarket) -> None:
     # reference: how many requests one cold call takes
     single = build_demo(Settings(source="demo"), market=market, faults=FaultPlan(), request_log=RequestLog())
