@@ -341,7 +341,7 @@ def _history_section(choice: str, window_days: int, tf: str) -> None:
 
 st.subheader("Basis history")
 options = _history_options()
-hist_cols = st.columns([3, 1, 1])
+hist_cols = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
 if options:
     chosen = vs.choice("hc", options, options[0])
     history_choice = hist_cols[0].selectbox(
@@ -354,11 +354,18 @@ window = int(hist_cols[1].selectbox("Window (days)", WINDOWS, index=WINDOWS.inde
 resolution = hist_cols[2].radio("Resolution", list(RESOLUTIONS), format_func=RESOLUTIONS.get, horizontal=True,
                                 index=list(RESOLUTIONS).index(vs.choice("res", list(RESOLUTIONS), "1h")),
                                 key="ts_res")
+pinned = hist_cols[3].toggle("Pin window end", value=as_of is not None, key="ts_pin",
+                            help="Writes the history window's end (as_of) into the link, so a shared link shows "
+                                 "the same history later. The curve above is always live.")
+if pinned and as_of is None:
+    as_of = md.now().floor("min")
+elif not pinned:
+    as_of = None
 if ref == "index" and any(v in exchanges for v in NO_INDEX_CANDLES):
     st.caption("Deribit publishes no index candles, so its contracts have a history here only with "
                "reference = spot (Binance spot last).")
 if as_of is not None:
-    st.caption(f"History pinned by the link to end at {fmt_time(as_of)} (as_of); the curve above is live.")
+    st.caption(f"History pinned to end at {fmt_time(as_of)} (as_of); the curve above is live.")
 
 vs.sync({"base": base, "ex": up.encode_multi(exchanges), "px": px, "ref": ref, "ann": ann,
          "r": up.encode_float(rate_pct), "y": y_mode, "hc": history_choice, "win": str(window), "res": resolution,

@@ -187,7 +187,20 @@ def test_as_of_pins_the_history_window(demo_env):
     assert xs.max() <= as_of and xs.min() >= as_of - pd.Timedelta(days=7)
     assert len(xs) > 100  # hourly candles of the contract and of the 90-day constant maturity
     assert as_of.strftime("%Y-%m-%d %H:%M UTC") in history["layout"]["title"]["text"]
-    assert any("pinned by the link" in c.value for c in at.caption)
+    assert any("History pinned to end at" in c.value for c in at.caption)
+    assert at.toggle(key="ts_pin").value
+    at.toggle(key="ts_pin").set_value(False).run()  # unpinned: the window ends now and the link says so
+    assert "as_of" not in at.query_params
+    assert pd.Timestamp(charts(at)[1]["data"][0]["x"][-1], tz="UTC") > as_of + pd.Timedelta(days=2)
+
+
+def test_pinning_writes_the_window_end_into_the_link(demo_env):
+    at = open_page(QUICK_HISTORY)
+    assert "as_of" not in at.query_params and not at.toggle(key="ts_pin").value
+    at.toggle(key="ts_pin").set_value(True).run()
+    assert not at.exception
+    pinned = pd.Timestamp(at.query_params["as_of"])
+    assert abs(pinned - get_market_data().now()) < pd.Timedelta(minutes=2)
 
 
 def test_bad_link_values_fall_back_with_a_warning_and_deribit_needs_spot_for_history(demo_env):
