@@ -143,8 +143,9 @@ unit = row2[3].radio("Unit", fs.UNITS, index=fs.UNITS.index(url_unit), format_fu
                      help="Per interval: as paid. Per 8h: rate × 8 / h. APR: rate × 24 × 365 / h (simple). "
                      "APY: (1 + rate) ^ (24 × 365 / h) − 1 (compounded). Each row uses its own interval h.")
 
-row3 = st.columns([2, 2, 2, 2, 2, 2])
+row3 = st.columns([3, 2, 2, 2, 2, 2], vertical_alignment="bottom")
 cum_conv = row3[0].radio("Cumulative", CONVENTIONS, index=CONVENTIONS.index(url_cum), horizontal=True,
+                         format_func=str.capitalize,
                          key="fund_cum", help="Simple: sum of rates. Compounded: ∏(1 + rate) − 1.")
 side = row3[1].radio("Position", SIDES, index=SIDES.index(url_side), horizontal=True, key="fund_side",
                      format_func=str.capitalize, help="Whose funding P&L the cumulative chart shows.")
