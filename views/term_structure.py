@@ -17,7 +17,7 @@ from analytics import term_structure as ts
 from components import charts_term as ct
 from components import ui
 from components import urlparams as up
-from components.formatting import fmt_apr, fmt_days, fmt_pct, fmt_time
+from components.formatting import MISSING, fmt_apr, fmt_days, fmt_pct, fmt_time
 from components.ui_state import ViewState
 from data_sources import DataSourceError, FrameResult, get_market_data
 
@@ -187,7 +187,7 @@ cm_view = pd.DataFrame({  # percent columns in percent units, so every figure sh
     "To (d)": cm["longest_days"],
     "Contracts": cm["contracts"],
 })
-st.dataframe(cm_view, hide_index=True, width="stretch", key="ts_cm_table", column_config={
+st.dataframe(cm_view, hide_index=True, width="stretch", placeholder=MISSING, key="ts_cm_table", column_config={
     **{f"{t}-day %": st.column_config.NumberColumn(format="%.2f%%", help=f"{ann_text}, interpolated at {t} days")
        for t in ts.CM_TENORS},
     "From (d)": st.column_config.NumberColumn(format="%.1f", help="Shortest contract used (> 3 days out)"),
@@ -221,13 +221,14 @@ contracts_view = pd.DataFrame({
     "Near expiry": table["near_expiry"],
     "Quote time": table["ts"],
 })
-st.dataframe(contracts_view, hide_index=True, width="stretch", height="content", key="ts_table", column_config={
+st.dataframe(contracts_view, hide_index=True, width="stretch",
+             placeholder=MISSING, height="content", key="ts_table", column_config={
     "Contract": st.column_config.TextColumn(pinned=True),
     "Expiry": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC"),
     "Days": st.column_config.NumberColumn(format="%.2f", help="(expiry − quote time) / 1 day"),
-    f"Price ({px})": st.column_config.NumberColumn(format="%.2f", help="F, quote currency"),
-    ref_header: st.column_config.NumberColumn(format="%.2f", help=f"S: {ref_text}"),
-    "Basis": st.column_config.NumberColumn(format="%.2f", help="F − S, quote currency"),
+    f"Price ({px})": st.column_config.NumberColumn(format="%,.2f", help="F, quote currency"),
+    ref_header: st.column_config.NumberColumn(format="%,.2f", help=f"S: {ref_text}"),
+    "Basis": st.column_config.NumberColumn(format="%+,.2f", help="F − S, quote currency"),
     "Basis %": st.column_config.NumberColumn(format="%.3f%%", help="F / S − 1 (a perp: its premium)"),
     "Ann. simple %": st.column_config.NumberColumn(format="%.2f%%", help="Basis % × 365 / days (ACT/365)"),
     "Ann. compounded %": st.column_config.NumberColumn(format="%.2f%%", help="(F / S)^(365 / days) − 1"),

@@ -46,3 +46,11 @@ def open_app(page: str | None = None, query: dict[str, str] | None = None, *, ti
     if page is not None:
         at.switch_page(page)
     return at.run()
+
+
+def assert_tables_show_missing_as_dash(at: AppTest) -> None:
+    """Every table on the page shows a missing value as the em dash the rest of the page uses, not "None"."""
+    from components.formatting import MISSING
+
+    assert at.dataframe, "no table on the page"
+    assert [d.proto.placeholder for d in at.dataframe] == [MISSING] * len(at.dataframe)

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from data_sources import get_market_data
-from tests.views.conftest import open_app
+from tests.views.conftest import assert_tables_show_missing_as_dash, open_app
 
 PAGE = "views/funding.py"
 
@@ -44,6 +44,7 @@ def test_renders_in_every_scenario_with_its_flags(demo_env, scenario):
     demo_env.setenv("CARRYDESK_DEMO_SCENARIO", scenario)
     at = run()
     assert not at.error
+    assert_tables_show_missing_as_dash(at)
     assert len(at.get("plotly_chart")) == 4  # history, cumulative, current and history heatmaps
     now = table(at, "Countdown")
     assert set(now["Symbol"]) == {"BTC", "ETH", "SOL"}

@@ -13,7 +13,7 @@ from analytics import contracts
 from analytics import funding as af
 from components import tables
 from data_sources import get_market_data
-from tests.views.conftest import open_app
+from tests.views.conftest import assert_tables_show_missing_as_dash, open_app
 
 BADGE = "SIMULATED DATA — scenario: normal"
 
@@ -41,6 +41,7 @@ def number(text: str) -> float:
 def test_overview_shows_three_assets_with_numbers_and_the_simulated_badge(demo_env):
     at = run()
     assert any(BADGE in m.value for m in at.sidebar.markdown)
+    assert_tables_show_missing_as_dash(at)
     assert any("Simulated exchanges" in c.value for c in at.sidebar.caption)
     df = overview(at)
     assert list(df.index) == ["BTC", "ETH", "SOL"]

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from analytics import premium as ap
 from data_sources import get_market_data, reset_market_data
 from data_sources.cache import clear_all
-from tests.views.conftest import open_app
+from tests.views.conftest import assert_tables_show_missing_as_dash, open_app
 
 PAGE = "views/perp_premium.py"
 HOUR_MS = 3_600_000
@@ -80,6 +80,7 @@ def test_renders_in_every_scenario(demo_env, scenario):
     demo_env.setenv("CARRYDESK_DEMO_SCENARIO", scenario)
     at = ok(run())
     assert not at.error
+    assert_tables_show_missing_as_dash(at)
     figs = charts(at)
     assert len(figs) == 3  # premium now, history, premium and funding
     assert "BTC premium (mark)" in trace_names(figs[0]) and "ETH premium (mark)" in trace_names(figs[0])

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import term_structure as ts
 from data_sources import get_market_data
-from tests.views.conftest import open_app
+from tests.views.conftest import assert_tables_show_missing_as_dash, open_app
 
 PAGE = "views/term_structure.py"
 QUICK_HISTORY = {"win": "7", "res": "1d"}  # the history is not what these tests are about: keep it small
@@ -54,6 +54,7 @@ def test_renders_in_every_scenario_with_the_curve_labelled(demo_env, scenario, s
     demo_env.setenv("CARRYDESK_DEMO_SCENARIO", scenario)
     at = open_page(QUICK_HISTORY)
     assert not at.error
+    assert_tables_show_missing_as_dash(at)
     headline = next(m.value for m in at.markdown if m.value.startswith("Curve:"))
     assert headline.startswith(f"Curve: {badge}"), headline
     assert f"{7} of 7 curves" in headline  # every exchange's curve agrees in these regimes
