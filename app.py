@@ -5,9 +5,11 @@ No data work happens here: pages read their inputs, call ``data_sources``/``anal
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
-from components import ui
+from components import refresh, ui
 from data_sources import DataSourceError, get_market_data
 
 st.set_page_config(page_title="Carry Desk", page_icon=":material/stacked_line_chart:", layout="wide")
@@ -33,5 +35,14 @@ with st.sidebar:
         description = getattr(md, "scenario_description", None)
         if description:
             st.caption(description)
+    default_refresh = refresh.parse_interval(os.environ.get(refresh.ENV))
+    if default_refresh.problem:
+        st.warning(default_refresh.problem, icon=":material/settings:")
+    choices = list(refresh.CHOICES)
+    interval = st.selectbox("Auto-refresh", choices, index=choices.index(default_refresh.value),
+                            format_func=refresh.CHOICES.get, key="cd_refresh",
+                            help="How often the open page re-reads its data. Cached data is reused within its "
+                                 "time-to-live, so a refresh costs the exchanges nothing until it expires.")
+    ui.auto_refresh(int(interval))
 
 router.run()

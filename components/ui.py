@@ -5,11 +5,14 @@ The text and HTML come from the pure helpers in ``components.badges``; this modu
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import streamlit as st
 
+from components import refresh
 from components.badges import (
     freshness_level,
     freshness_text,
@@ -40,3 +43,26 @@ def venue_errors(errors: Mapping[str, str], *, label: Callable[[str], str] = str
     head = f"Missing from {what}:" if what else "Some exchanges did not answer:"
     body = "\n".join(f"- {line}" for line in venue_error_lines(errors, label=label))
     st.warning(f"{head}\n{body}", icon=":material/warning:")
+
+
+_LAST_FULL_RUN = "_cd_last_full_run"
+
+
+def auto_refresh(interval_s: int) -> None:
+    """Rerun the whole page every ``interval_s`` seconds (0: never), keeping every widget's value.
+
+    Call once per full run, from the app shell. A fragment with ``run_every`` ticks on its own; on a tick
+    (not on the full run that drew it) it asks for a full rerun, so each page refreshes without knowing.
+    """
+    st.session_state[_LAST_FULL_RUN] = time.monotonic()
+    updated = datetime.now(UTC).strftime("%H:%M:%S UTC")
+
+    @st.fragment(run_every=interval_s if interval_s > 0 else None)
+    def _tick() -> None:
+        if refresh.rerun_due(st.session_state.get(_LAST_FULL_RUN), time.monotonic(), interval_s):
+            st.rerun(scope="app")
+        st.caption(f"Page updated {updated}",
+                   help="The page re-reads its data on the chosen schedule; a pinned window end (as_of) "
+                        "keeps histories fixed.")
+
+    _tick()

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,11 +44,16 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
 
 
 @contextmanager
-def carrydesk_server(log_dir: Path) -> Iterator[str]:
-    """A server started like ``make run`` but on a free loopback port with demo data; yields its base URL."""
+def carrydesk_server(log_dir: Path, settings: Mapping[str, str] | None = None) -> Iterator[str]:
+    """A server started like ``make run`` but on a free loopback port with demo data; yields its base URL.
+
+    ``settings``: extra ``CARRYDESK_*`` variables. Auto-refresh is off unless they turn it on, so a page
+    does not rerun under a test that is reading it.
+    """
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARRYDESK_")}
-    env.update({"CARRYDESK_SOURCE": "demo", "PYTHONUNBUFFERED": "1"})
+    env.update({"CARRYDESK_SOURCE": "demo", "CARRYDESK_REFRESH_S": "0", "PYTHONUNBUFFERED": "1"})
+    env.update(settings or {})
     log = log_dir / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(

@@ -1,0 +1,33 @@
+"""The app shell (app.py): source badge and the auto-refresh choice shared by every page."""
+
+from __future__ import annotations
+
+from components import refresh
+from tests.views.conftest import open_app
+
+
+def test_auto_refresh_defaults_to_a_minute_and_says_when_the_page_ran(demo_env):
+    at = open_app(None, timeout=60)
+    assert not at.exception
+    assert at.sidebar.selectbox(key="cd_refresh").value == refresh.DEFAULT_S
+    assert any(c.value.startswith("Page updated ") for c in at.sidebar.caption)
+
+
+def test_the_environment_sets_the_default_and_a_bad_value_is_explained(demo_env):
+    demo_env.setenv(refresh.ENV, "0")
+    at = open_app(None, timeout=60)
+    assert at.sidebar.selectbox(key="cd_refresh").value == 0
+
+    demo_env.setenv(refresh.ENV, "often")
+    at = open_app(None, timeout=60)
+    assert not at.exception
+    assert at.sidebar.selectbox(key="cd_refresh").value == refresh.DEFAULT_S
+    assert any("CARRYDESK_REFRESH_S='often'" in w.value for w in at.sidebar.warning)
+
+
+def test_the_choice_follows_the_user_across_pages(demo_env):
+    at = open_app(None, timeout=60)
+    at.sidebar.selectbox(key="cd_refresh").set_value(300).run()
+    at.switch_page("views/funding.py").run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="cd_refresh").value == 300
