@@ -31,6 +31,9 @@ HOUR_MS = 3_600_000
 # fetched that early may lack the newest row, so it is kept only briefly instead of until the next hour.
 SETTLEMENT_GRACE_MS = 120_000
 SETTLEMENT_GRACE_TTL_S = 30.0
+# Likewise a candle that closed less than a minute ago may still be revised by the venue.
+CANDLE_GRACE_MS = 60_000
+CANDLE_GRACE_TTL_S = 30.0
 DAY_MS = 86_400_000
 MAX_HISTORY_DAYS = 366
 TIMEFRAMES_MS: dict[str, int] = {
@@ -385,22 +388,47 @@ class MarketData:
         if (end_ms - start_ms) // tf_ms > 20_000:
             raise InvalidQueryError("too many candles: choose a larger timeframe or a shorter window")
         key_start = start_ms // tf_ms * tf_ms
-        closed = not open_ended and end_ms + tf_ms <= self.now_ms()
-        kind = "ohlcv_closed" if closed else "ohlcv_forming"
-        key = ("ohlcv", venue, symbol, timeframe, price, key_start, None if open_ended else end_ms)
         spec = VENUES[venue]
 
-        def fetch() -> pd.DataFrame:
-            def call(ex: Any) -> pd.DataFrame:
-                self._check_symbol(ex, venue, symbol)
-                fetch_end = self.now_ms() if open_ended else end_ms
-                rows = family_of(spec).ohlcv(ex, spec, symbol, timeframe, price, key_start, fetch_end)
-                return frames.ohlcv_frame(rows, start_ms=key_start, end_ms=fetch_end)
+        def part(lo: int, hi: int | None, kind: str, ttl: float | None = None) -> Cached[pd.DataFrame]:
+            """Candles opening in [lo, hi] (hi None: up to now), cached as one entry of ``kind``."""
+            def fetch() -> pd.DataFrame:
+                def call(ex: Any) -> pd.DataFrame:
+                    self._check_symbol(ex, venue, symbol)
+                    fetch_end = self.now_ms() if hi is None else hi
+                    rows = family_of(spec).ohlcv(ex, spec, symbol, timeframe, price, lo, fetch_end)
+                    return frames.ohlcv_frame(rows, start_ms=lo, end_ms=fetch_end)
 
-            return self.pool.call(venue, call)
+                return self.pool.call(venue, call)
 
-        parts, errors, stale, fetched = self._fan_out((venue,), lambda v: self.cache.get_or_fetch(kind, key, fetch))
-        frame = parts[0]
+            return self.cache.get_or_fetch(kind, ("ohlcv", venue, symbol, timeframe, price, lo, hi), fetch, ttl=ttl)
+
+        now_ms = self.now_ms()
+        forming_open = now_ms // tf_ms * tf_ms
+        if open_ended and key_start < forming_open:
+            # A window up to now: its closed candles are one long-lived entry (a new one each period) and the
+            # forming candle a short-lived one, so a page refreshed every minute re-reads one candle, not
+            # the whole window. Just after a close, the venue may still be finishing that candle: keep the
+            # closed part only briefly then.
+            recent_close = now_ms - forming_open < CANDLE_GRACE_MS
+            parts, errors, stale, fetched = self._fan_out((venue,), lambda v: part(
+                key_start, forming_open - tf_ms, "ohlcv_closed", CANDLE_GRACE_TTL_S if recent_close else None))
+            try:
+                tail, _, tail_stale, tail_fetched = self._fan_out(
+                    (venue,), lambda v: part(forming_open, None, "ohlcv_forming"))
+            except DataSourceError as e:  # the closed candles still answer the question
+                errors[venue] = f"forming candle unavailable: {_reason(e)}"
+            else:
+                parts += tail
+                stale.update(tail_stale)
+                fetched = tail_fetched  # the age that matters: closed candles never change
+            frame = pd.concat(parts, ignore_index=True).drop_duplicates("ts", keep="last").sort_values("ts")
+        else:
+            closed = not open_ended and end_ms + tf_ms <= now_ms
+            kind = "ohlcv_closed" if closed else "ohlcv_forming"
+            parts, errors, stale, fetched = self._fan_out(
+                (venue,), lambda v: part(key_start, None if open_ended else end_ms, kind))
+            frame = parts[0]
         lo = pd.Timestamp(start_ms, unit="ms", tz="UTC")
         frame = frame[(frame["ts"] >= lo) & (frame["ts"] <= pd.Timestamp(end_ms, unit="ms", tz="UTC"))]
         frame = frame.reset_index(drop=True)

@@ -242,25 +242,87 @@ def test_repeat_within_ttl_makes_no_request(md: MarketData, clock: Clock) -> Non
     assert md.request_log.count("okx", "*/instruments") == 2  # SWAP + FUTURES, loaded once
 
 
-@pytest.mark.parametrize(("after_hour_s", "refetched"), [(30, True), (1800, False)])
-def test_open_ended_funding_history_is_rechecked_soon_after_a_settlement(after_hour_s: int, refetched: bool) -> None:
+class Moving:
+    """A facade whose market clock and cache clock move together under the test's control."""
+
+    def __init__(self, now_ms: int) -> None:
+        self.now = now_ms
+        self.clock = Clock()
+        market = SimMarket(seed=7, scenario="normal", clock=lambda: self.now)
+        cache = DataCache({k: (v, 512) for k, v in DEFAULT_TTLS.items()}, timer=self.clock,
+                          wall_clock=lambda: pd.Timestamp(self.now, unit="ms", tz="UTC").to_pydatetime())
+        self.md = build_demo(Settings(source="demo"), market=market, faults=FaultPlan(), request_log=RequestLog(),
+                             cache=cache)
+        self.market = market
+
+    def advance(self, seconds: float) -> None:
+        self.clock.t += seconds
+        self.now += int(seconds * 1000)
+
+
+@pytest.fixture
+def moving(request: pytest.FixtureRequest) -> Iterator[Moving]:
+    """``Moving`` starting ``request.param`` seconds after an hour (default 30 min)."""
+    after_hour_s = getattr(request, "param", 1800)
+    m = Moving(FROZEN_NOW_MS // HOUR_MS * HOUR_MS + after_hour_s * 1000)
+    yield m
+    m.md.close()
+
+
+@pytest.mark.parametrize(("moving", "refetched"), [(30, True), (1800, False)], indirect=["moving"])
+def test_open_ended_funding_history_is_rechecked_soon_after_a_settlement(moving: Moving, refetched: bool) -> None:
     """Fetched 30 s after the hour, the newest settlement may not be published yet: kept 30 s, not an hour."""
-    now = [FROZEN_NOW_MS // HOUR_MS * HOUR_MS + after_hour_s * 1000]
-    market = SimMarket(seed=7, scenario="normal", clock=lambda: now[0])
-    clock = Clock()
-    cache = DataCache({k: (v, 512) for k, v in DEFAULT_TTLS.items()}, timer=clock)
-    md = build_demo(Settings(source="demo"), market=market, faults=FaultPlan(), request_log=RequestLog(),
-                    cache=cache)
-    try:
-        start = now[0] - 2 * DAY_MS
-        md.funding_history("binanceusdm", "BTC/USDT:USDT", start)
-        first = md.request_log.count()
-        clock.t += 45
-        now[0] += 45_000
-        md.funding_history("binanceusdm", "BTC/USDT:USDT", start)
-        assert (md.request_log.count() > first) is refetched
-    finally:
-        md.close()
+    start = moving.now - 2 * DAY_MS
+    moving.md.funding_history("binanceusdm", "BTC/USDT:USDT", start)
+    first = moving.md.request_log.count()
+    moving.advance(45)
+    moving.md.funding_history("binanceusdm", "BTC/USDT:USDT", start)
+    assert (moving.md.request_log.count() > first) is refetched
+
+
+def test_open_ended_candles_rerequest_only_the_forming_one(moving: Moving) -> None:
+    """A 30-day window up to now, read again a minute later: one request for the forming candle, not the
+    window's pages again; the rows still equal the market's, and the age is that of the newest part."""
+    md, inst = moving.md, moving.market.find("okx", base="BTC", quote="USDT", kind="perp")
+    start = moving.now - 30 * DAY_MS
+    first = md.ohlcv("okx", "BTC/USDT:USDT", "1h", start, price="mark")
+    cold = md.request_log.count("okx", "*candles*")
+    assert cold > 2  # OKX pages 100-300 candles: a 30-day hourly window takes several requests
+    moving.advance(60)  # past the forming candle's 30 s TTL, same hour
+    again = md.ohlcv("okx", "BTC/USDT:USDT", "1h", start, price="mark")
+    assert md.request_log.count("okx", "*candles*") == cold + 1
+    expected = moving.market.candles(inst, "mark", HOUR_MS, start, moving.now)
+    opens_ms = np.array([t.value // 1_000_000 for t in again.frame["ts"]])
+    np.testing.assert_array_equal(opens_ms, expected[:, 0].astype(np.int64))
+    np.testing.assert_allclose(again.frame["close"].to_numpy()[:-1], expected[:-1, 4], rtol=1e-9)
+    assert len(again.frame) == len(first.frame) == len(expected) == 30 * 24  # 719 closed, 1 forming
+    # the age that matters is the forming candle's, fetched just now (the closed part is a minute old)
+    assert again.fetched_at == pd.Timestamp(moving.now, unit="ms", tz="UTC")
+    assert again.fetched_at - first.fetched_at == pd.Timedelta(seconds=60)
+
+    moving.advance(3600)  # next hour: the closed part is a new entry, fetched once
+    md.ohlcv("okx", "BTC/USDT:USDT", "1h", start, price="mark")
+    after_hour = md.request_log.count("okx", "*candles*")
+    md.ohlcv("okx", "BTC/USDT:USDT", "1h", start, price="mark")
+    assert md.request_log.count("okx", "*candles*") == after_hour > cold + 1
+
+
+@pytest.mark.parametrize("moving", [20], indirect=True)
+def test_candles_just_closed_are_rechecked_soon(moving: Moving) -> None:
+    """20 s after the hour, the candle that just closed may still be revised: the closed part lives 30 s."""
+    md, start = moving.md, moving.now - 2 * DAY_MS
+    md.ohlcv("okx", "BTC/USDT:USDT", "1h", start)
+    cold = md.request_log.count("okx", "*candles*")
+    assert cold == 2  # 47 closed candles in one page, and the forming one
+    moving.advance(35)
+    md.ohlcv("okx", "BTC/USDT:USDT", "1h", start)
+    assert md.request_log.count("okx", "*candles*") == 2 * cold  # forming and closed parts both re-read
+    moving.advance(60)  # 115 s after the close: read once more, now final, and kept for the hour
+    md.ohlcv("okx", "BTC/USDT:USDT", "1h", start)
+    assert md.request_log.count("okx", "*candles*") == 3 * cold
+    moving.advance(60)
+    md.ohlcv("okx", "BTC/USDT:USDT", "1h", start)
+    assert md.request_log.count("okx", "*candles*") == 3 * cold + 1  # only the forming candle
 
 
 def test_twenty_threads_make_one_upstream_fetch(md: MarketData, market: SimMarket) -> None:
