@@ -19,6 +19,7 @@ from components.badges import (
     source_badge_html,
     venue_error_lines,
 )
+from data_sources import DataSourceError, MarketData, get_market_data
 
 
 def source_badge(source: str, scenario: str | None = None, *, where: Any = None) -> None:
@@ -66,3 +67,13 @@ def auto_refresh(interval_s: int) -> None:
                         "keeps histories fixed.")
 
     _tick()
+
+
+def market_data_or_stop() -> MarketData:
+    """The process's market-data facade; if it cannot be built, say why and end the page's run there."""
+    try:
+        return get_market_data()
+    except DataSourceError as e:
+        st.error(f"Market data unavailable: {e}", icon=":material/cloud_off:")
+        st.stop()
+        raise  # st.stop() raises; this line only tells type checkers the function never falls through

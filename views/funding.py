@@ -25,7 +25,7 @@ from components import ui
 from components.formatting import MISSING, fmt_age, fmt_apr, fmt_pct, fmt_time
 from components.ui_state import ViewState
 from components.urlparams import encode_float, encode_multi, format_as_of
-from data_sources import DataSourceError, FrameResult, get_market_data
+from data_sources import DataSourceError, FrameResult
 
 DEFAULT_BASES = ("BTC", "ETH", "SOL")
 BASE_RE = re.compile(r"^[A-Z0-9]{2,12}$")
@@ -90,11 +90,7 @@ st.caption(
     "(1 h, 4 h, 8 h; Deribit accrues hourly). Rate > 0: longs pay shorts, so a short hedge earns it."
 )
 
-try:
-    md = get_market_data()
-except DataSourceError as e:
-    st.error(f"Market data unavailable: {e}")
-    st.stop()
+md = ui.market_data_or_stop()
 
 # -- inputs: the URL seeds every widget; the widgets' values go back to the URL ---------------------------
 vs = ViewState()

@@ -12,7 +12,7 @@ import streamlit as st
 
 from components import tables, ui
 from components.formatting import MISSING, fmt_apr, fmt_pct, fmt_price, is_missing
-from data_sources import DataSourceError, FrameResult, get_market_data
+from data_sources import DataSourceError, FrameResult
 
 BASES = ("BTC", "ETH", "SOL")
 EXCHANGE_PARAM = "exchange"
@@ -20,11 +20,7 @@ ALL_LABEL = "All exchanges (mean)"
 
 st.title("Overview")
 
-try:
-    md = get_market_data()
-except DataSourceError as e:
-    st.error(f"Market data unavailable: {e}")
-    st.stop()
+md = ui.market_data_or_stop()
 
 # -- inputs: the exchange lives in the URL as a venue id, so a shared link opens the same view -----------
 options = [tables.ALL_VENUES, *md.venues]

@@ -22,7 +22,7 @@ from components import ui
 from components import urlparams as up
 from components.formatting import MISSING
 from components.ui_state import ViewState
-from data_sources import DataSourceError, FrameResult, UnsupportedError, get_market_data
+from data_sources import DataSourceError, FrameResult, UnsupportedError
 
 BASES = ("BTC", "ETH", "SOL")
 DEFAULT_BASES = ("BTC", "ETH")
@@ -38,11 +38,7 @@ st.caption(
     "crowded); negative: a discount. Mark is the default perp price (what margin uses); switch to last below."
 )
 
-try:
-    md = get_market_data()
-except DataSourceError as e:
-    st.error(f"Market data unavailable: {e}")
-    st.stop()
+md = ui.market_data_or_stop()
 
 vs = ViewState()
 now = md.now()

@@ -19,7 +19,7 @@ from components import ui
 from components import urlparams as up
 from components.formatting import MISSING, fmt_apr, fmt_days, fmt_pct, fmt_time
 from components.ui_state import ViewState
-from data_sources import DataSourceError, FrameResult, get_market_data
+from data_sources import DataSourceError, FrameResult
 
 BASES = ("BTC", "ETH")  # assets with dated futures on the configured exchanges
 PRICE_LABELS = {"mark": "Mark", "last": "Last"}
@@ -38,11 +38,7 @@ st.title("Term structure")
 st.caption("Each exchange's futures curve against its index: carry by tenor, where it is richest, whether "
            "the curve is in contango or backwardation, and how the basis has moved.")
 
-try:
-    md = get_market_data()
-except DataSourceError as e:
-    st.error(f"Market data unavailable: {e}")
-    st.stop()
+md = ui.market_data_or_stop()
 
 label: Callable[[str], str] = md.venue_label
 vs = ViewState()

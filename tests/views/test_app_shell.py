@@ -31,3 +31,12 @@ def test_the_choice_follows_the_user_across_pages(demo_env):
     at.switch_page("views/funding.py").run()
     assert not at.exception
     assert at.sidebar.selectbox(key="cd_refresh").value == 300
+
+
+def test_a_bad_source_setting_is_explained_on_every_page_not_a_traceback(demo_env):
+    demo_env.setenv("CARRYDESK_SOURCE", "sometimes")
+    for page in (None, "views/term_structure.py", "views/perp_premium.py", "views/funding.py"):
+        at = open_app(page, timeout=60)
+        assert not at.exception, page
+        errors = [e.value for e in at.error]
+        assert any(e.startswith("Market data unavailable") and "sometimes" in e for e in errors), (page, errors)
