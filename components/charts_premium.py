@@ -74,10 +74,17 @@ def current_premium_bars(frame: pd.DataFrame, *, band: float, label: Callable[[s
     ``"<BASE> premium (<price>)"`` horizontal bars per asset; ``band_names(band)`` dashed lines.
     """
     fig = go.Figure()
-    categories: list[str] = []
-    for i, (base, rows) in enumerate(frame.groupby("base", sort=False)):
-        y = [f"{label(v)} · {s}" for v, s in zip(rows["venue"], rows["symbol"], strict=True)]
-        categories.extend(y)
+    groups = list(frame.groupby("base", sort=False))
+    rows_y = [[f"{label(v)} · {s}" for v, s in zip(rows["venue"], rows["symbol"], strict=True)] for _, rows in groups]
+    categories = [y for ys in rows_y for y in ys]
+    upper, lower = band_names(band)
+    if categories:  # first, so the bars and their value labels are drawn over the band lines
+        for name, level in ((upper, band), (lower, -band)):
+            fig.add_trace(go.Scatter(
+                name=name, x=[level * 100.0] * 2, y=[categories[0], categories[-1]], mode="lines",
+                line={"color": BAND_COLOR, "dash": "dash", "width": 1.5}, hoverinfo="skip", legendrank=2000,
+            ))
+    for i, ((base, rows), y) in enumerate(zip(groups, rows_y, strict=True)):
         x = _pct(rows["premium"])
         fig.add_trace(go.Bar(
             name=f"{base} premium ({price})", x=x, y=y, orientation="h", marker_color=PALETTE[i % len(PALETTE)],
@@ -85,16 +92,11 @@ def current_premium_bars(frame: pd.DataFrame, *, band: float, label: Callable[[s
             cliponaxis=False, textfont={"size": 11},
             hovertemplate="%{y}<br>premium %{x:+.4f}%<extra>" + str(base) + "</extra>",
         ))
-    upper, lower = band_names(band)
-    if categories:
-        for name, level in ((upper, band), (lower, -band)):
-            fig.add_trace(go.Scatter(
-                name=name, x=[level * 100.0] * 2, y=[categories[0], categories[-1]], mode="lines",
-                line={"color": BAND_COLOR, "dash": "dash", "width": 1.5}, hoverinfo="skip",
-            ))
     fig.update_layout(barmode="relative", bargap=0.3)
     _layout(fig, title=title, y_title="", height=max(260, 110 + 26 * len(categories)))
-    fig.update_yaxes(type="category", autorange="reversed", automargin=True, ticksuffix="", zeroline=False)
+    # rows in the frame's order (the band lines, drawn first, name only the first and last row)
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=categories, autorange="reversed",
+                     automargin=True, ticksuffix="", zeroline=False)
     fig.update_xaxes(title_text=f"Premium ({price} vs index)", ticksuffix="%", zeroline=True,
                      zerolinecolor=ZERO_COLOR)
     fig.update_layout(hovermode="closest")

@@ -43,7 +43,13 @@ def test_current_bars_one_trace_per_asset_in_percent_with_band(current):
     assert list(trace(fig, upper).x) == [0.15, 0.15] and list(trace(fig, lower).x) == [-0.15, -0.15]
     assert list(trace(fig, upper).y) == ["BINANCEUSDM · BTC/USDT:USDT", "BINANCEUSDM · ETH/USDT:USDT"]  # all rows
     assert isinstance(trace(fig, upper), go.Scatter)
+    names = [t.name for t in fig.data]  # band lines first: the bars' value labels are drawn over them
+    assert names.index(upper) < names.index("BTC premium (last)") and names.index(lower) < names.index(
+        "ETH premium (last)")
+    assert [t.name for t in fig.data if t.legendrank == 2000] == [upper, lower]  # listed after the assets
     assert fig.layout.yaxis.autorange == "reversed"  # first row on top
+    assert list(fig.layout.yaxis.categoryarray) == [*btc.y, *eth.y]  # rows in the frame's order
+    assert fig.layout.yaxis.categoryorder == "array"
     lo, hi = fig.layout.xaxis.range
     assert lo < -0.15 and hi > 0.15  # the band is always in view
     assert fig.layout.template.layout.paper_bgcolor is not None  # plotly_dark applied
