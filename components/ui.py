@@ -77,3 +77,12 @@ def market_data_or_stop() -> MarketData:
         st.error(f"Market data unavailable: {e}", icon=":material/cloud_off:")
         st.stop()
         raise  # st.stop() raises; this line only tells type checkers the function never falls through
+
+
+def csv_download(label: str, frame: Any, name: str, *, key: str, where: Any = None) -> None:
+    """A download of exactly ``frame`` as ``carrydesk_<name>.csv``: built only when clicked, and the click
+    does not rerun the page."""
+    target = where if where is not None else st
+    target.download_button(label, lambda: frame.to_csv(index=False).encode("utf-8"),
+                           file_name=f"carrydesk_{name}.csv", mime="text/csv", icon=":material/download:",
+                           key=key, on_click="ignore")

@@ -55,12 +55,6 @@ def pct_col(label: str, decimals: int, help_text: str | None = None) -> object:
     return st.column_config.NumberColumn(label, format=f"%.{decimals}f%%", help=help_text)
 
 
-def csv_button(label: str, frame: pd.DataFrame, name: str, key: str) -> None:
-    """A CSV download of exactly ``frame`` (built when clicked), without rerunning the page."""
-    st.download_button(label, lambda: frame.to_csv(index=False).encode("utf-8"), file_name=f"carrydesk_{name}.csv",
-                       mime="text/csv", icon=":material/download:", key=key, on_click="ignore")
-
-
 def table_height(rows: int, *, max_rows: int = 20) -> int:
     """Pixel height showing every row up to ``max_rows`` (st.dataframe rows are 35 px, plus the header)."""
     return 35 * (min(rows, max_rows) + 1) + 3
@@ -316,14 +310,14 @@ st.caption(
     + ". Deribit: funding realised over the last 8 h, as an 8h rate."
     + (f" Not listed: {', '.join(unlisted)}." if unlisted else "")
 )
-csv_button("Now table CSV", now_table, "funding_now", "fund_now_csv")
+ui.csv_download("Now table CSV", now_table, "funding_now", key="fund_now_csv")
 
 left, right = st.columns([2, 3])
 with left:
     current = fs.current_matrix(nowf, value="apr", row_order=list(dict.fromkeys(picked["exchange"])),
                                 col_order=bases)
     st.plotly_chart(charts.current_heatmap_figure(current), width="stretch", theme=None, key="fund_heat_now")
-    csv_button("Heatmap CSV", current.reset_index(), "funding_apr_heatmap", "fund_heat_now_csv")
+    ui.csv_download("Heatmap CSV", current.reset_index(), "funding_apr_heatmap", key="fund_heat_now_csv")
 with right:
     spread_now = fs.spread_table(nowf, value="apr", order=bases)
     spread_win = fs.spread_table(stats, value="apr_mean", order=bases)
@@ -345,7 +339,7 @@ with right:
     })
     st.caption("APR simple (rate × 24 × 365 / h). The spread is what a long on the cheapest exchange and a "
                "short on the richest would collect per year, before fees and basis moves.")
-    csv_button("Spread CSV", spread, "funding_spread", "fund_spread_csv")
+    ui.csv_download("Spread CSV", spread, "funding_spread", key="fund_spread_csv")
 
 # -- history -----------------------------------------------------------------------------------------------
 st.subheader("History")
@@ -356,7 +350,7 @@ history_data = hist_u[["series", "venue", "symbol", "ts", "rate", "interval_hour
     columns={"value": CSV_VALUE[unit]})
 st.plotly_chart(charts.history_figure(hist_u, unit=unit, bands=bands, band_label=f"±{thr_pct:.4f}% per 8h"),
                 width="stretch", theme=None, key="fund_history")
-csv_button("History CSV", history_data, "funding_history", "fund_history_csv")
+ui.csv_download("History CSV", history_data, "funding_history", key="fund_history_csv")
 
 st.subheader("Cumulative")
 cum = fs.cumulative_frame(hist, compounded=compounded, notional=float(notional))
@@ -379,7 +373,7 @@ st.caption(f"Over the window, {cum_conv}: " + ("sum of settled rates" if not com
            + f" on a {float(notional):,.0f} {CURRENCY} notional. Longs pay what shorts receive (negative: shorts "
            "paid). Inverse perps pay funding in the coin; shown at its USD value.")
 cum_data = cum[["series", "venue", "symbol", "ts", f"{side}_pnl", f"{side}_amount"]]
-csv_button("Cumulative CSV", cum_data, "funding_cumulative", "fund_cum_csv")
+ui.csv_download("Cumulative CSV", cum_data, "funding_cumulative", key="fund_cum_csv")
 
 # -- heatmap over time -------------------------------------------------------------------------------------
 st.subheader("Heatmap over time")
@@ -394,7 +388,7 @@ matrix = fs.history_matrix(one, freq_hours=bin_hours, row_order=list(dict.fromke
 st.plotly_chart(charts.history_heatmap_figure(
     matrix, unit=unit, title=f"{hm_base} funding {fs.UNIT_LABELS[unit]}, mean per {bin_hours:g} h bin"),
     width="stretch", theme=None, key="fund_heat_history")
-csv_button("Heatmap over time CSV", matrix.T.reset_index(), "funding_heatmap_history", "fund_heat_history_csv")
+ui.csv_download("Heatmap over time CSV", matrix.T.reset_index(), "funding_heatmap_history", key="fund_heat_history_csv")
 
 # -- statistics --------------------------------------------------------------------------------------------
 st.subheader("Statistics over the window")
@@ -426,6 +420,6 @@ stats_config.update({
 st.dataframe(stats_table, hide_index=True, width="stretch", placeholder=MISSING, height=table_height(len(stats_table)),
              key="fund_stats", column_config=stats_config)
 st.caption(f"Window: {window_text}. Periods vs expected shows gaps in an exchange's history.")
-csv_button("Statistics CSV", stats_table, "funding_stats", "fund_stats_csv")
+ui.csv_download("Statistics CSV", stats_table, "funding_stats", key="fund_stats_csv")
 
 ui.freshness(age, stale=stale, label=md.venue_label)

@@ -129,10 +129,4 @@ st.caption(
     "quarterly more than 3 days out; F = the future's mark, S = the same venue's index."
 )
 ui.freshness(max(ages.values()), stale=stale, label=md.venue_label)
-st.download_button(
-    "Download CSV",
-    frame.to_csv(index=False).encode("utf-8"),
-    file_name="carrydesk_overview.csv",
-    mime="text/csv",
-    icon=":material/download:",
-)
+ui.csv_download("Download CSV", frame, "overview", key="overview_csv")

@@ -154,9 +154,7 @@ else:
         "State": st.column_config.TextColumn(help=f"Of the {px} premium; 'extreme' beyond ±{thr_pct:g}%."),
         "Quote time (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
     })
-    st.download_button("Download CSV", now_table.to_csv(index=False).encode("utf-8"),
-                       file_name="carrydesk_premium_now.csv", mime="text/csv", icon=":material/download:",
-                       key="pp_now_csv")
+    ui.csv_download("Download CSV", now_table, "premium_now", key="pp_now_csv")
 ui.freshness(max(r.age_s for r in terms.values()), stale=stale, label=md.venue_label)
 
 # -- section 2: premium history -------------------------------------------------------------------------------
@@ -292,12 +290,8 @@ else:
     )
     hist_csv = long.assign(premium=long["premium"] * 100).rename(columns={"premium": "premium_pct"})
     c1, c2, _ = st.columns([1, 1, 3])
-    c1.download_button("Download history CSV", hist_csv.to_csv(index=False).encode("utf-8"),
-                       file_name="carrydesk_premium_history.csv", mime="text/csv", icon=":material/download:",
-                       key="pp_hist_csv")
-    c2.download_button("Download stats CSV", stats.to_csv(index=False).encode("utf-8"),
-                       file_name="carrydesk_premium_stats.csv", mime="text/csv", icon=":material/download:",
-                       key="pp_stats_csv")
+    ui.csv_download("Download history CSV", hist_csv, "premium_history", key="pp_hist_csv", where=c1)
+    ui.csv_download("Download stats CSV", stats, "premium_stats", key="pp_stats_csv", where=c2)
 
 # -- section 3: premium and funding -------------------------------------------------------------------------
 st.subheader("Premium and funding")
@@ -340,9 +334,7 @@ if chosen:
         funding.assign(series=f"funding {FUNDING_UNIT_LABELS[fu]}", value=funding["value"] * 100)[
             ["ts", "series", "value"]],
     ], ignore_index=True)
-    st.download_button("Download CSV", pf_csv.to_csv(index=False).encode("utf-8"),
-                       file_name="carrydesk_premium_funding.csv", mime="text/csv", icon=":material/download:",
-                       key="pp_funding_csv")
+    ui.csv_download("Download CSV", pf_csv, "premium_funding", key="pp_funding_csv")
 vs.sync({"fp": fp, "fu": fu})
 
 # -- section 4: perp vs quarterly ---------------------------------------------------------------------------
@@ -393,9 +385,7 @@ else:
         f"settled like the perp where listed; its basis = {px} / index − 1 of the same exchange, annualized "
         "× 365 / days."
     )
-    st.download_button("Download CSV", pvq_table.to_csv(index=False).encode("utf-8"),
-                       file_name="carrydesk_perp_vs_quarterly.csv", mime="text/csv", icon=":material/download:",
-                       key="pp_pvq_csv")
+    ui.csv_download("Download CSV", pvq_table, "perp_vs_quarterly", key="pp_pvq_csv")
 
 with problems_box.container():
     vs.show_problems()

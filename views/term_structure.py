@@ -166,9 +166,7 @@ st.caption(
     + (f"{n_flagged} contract(s) within {ts.NEAR_EXPIRY_DAYS:g} days of expiry are drawn in red and kept out of "
        "the y-range (arrows mark values beyond it)." if n_flagged else "")
 )
-st.download_button("Download chart data (CSV)", points.to_csv(index=False).encode("utf-8"),
-                   file_name=f"carrydesk_term_curve_{base}.csv", mime="text/csv", icon=":material/download:",
-                   key="ts_curve_csv")
+ui.csv_download("Download chart data (CSV)", points, f"term_curve_{base}", key="ts_curve_csv")
 
 # -- constant maturities -------------------------------------------------------------------------------------
 st.subheader("Constant maturity")
@@ -192,9 +190,7 @@ st.dataframe(cm_view, hide_index=True, width="stretch", placeholder=MISSING, key
 st.caption(f"{ann_title}, linearly interpolated in days between the two contracts either side of "
            f"the tenor; blank where the tenor is not between the shortest and longest contract more than "
            f"{ts.NEAR_EXPIRY_DAYS:g} days out (never extrapolated).")
-st.download_button("Download constant maturities (CSV)", cm_view.to_csv(index=False).encode("utf-8"),
-                   file_name=f"carrydesk_constant_maturity_{base}.csv", mime="text/csv",
-                   icon=":material/download:", key="ts_cm_csv")
+ui.csv_download("Download constant maturities (CSV)", cm_view, f"constant_maturity_{base}", key="ts_cm_csv")
 
 # -- contracts table -----------------------------------------------------------------------------------------
 st.subheader("Contracts")
@@ -235,9 +231,7 @@ st.dataframe(contracts_view, hide_index=True, width="stretch",
 st.caption(f"Basis = F − S; basis % = F / S − 1; annualized simple = basis % × 365 / days; compounded = "
            f"(F / S)^(365 / days) − 1 (ACT/365, days from the quote time). F = {PRICE_LABELS[px].lower()} price, "
            f"S = {ref_text}. Contango: F > S; backwardation: F < S. Click a header to sort.")
-st.download_button("Download contracts (CSV)", contracts_view.to_csv(index=False).encode("utf-8"),
-                   file_name=f"carrydesk_term_structure_{base}.csv", mime="text/csv",
-                   icon=":material/download:", key="ts_table_csv")
+ui.csv_download("Download contracts (CSV)", contracts_view, f"term_structure_{base}", key="ts_table_csv")
 ui.freshness(term.age_s, stale=term.stale, label=label)
 
 
@@ -331,9 +325,8 @@ def _history_section(choice: str, window_days: int, tf: str) -> None:
         f"either side of {HISTORY_TENOR} days ({used}); it is built from the contracts listed now, so contracts "
         "that expired inside the window are not in it, and it is blank where no pair brackets the tenor."
     )
-    st.download_button("Download history (CSV)", data.to_csv(index=False).encode("utf-8"),
-                       file_name=f"carrydesk_basis_history_{venue}_{symbol.replace('/', '-').replace(':', '_')}.csv",
-                       mime="text/csv", icon=":material/download:", key="ts_history_csv")
+    file_symbol = symbol.replace("/", "-").replace(":", "_")
+    ui.csv_download("Download history (CSV)", data, f"basis_history_{venue}_{file_symbol}", key="ts_history_csv")
 
 
 st.subheader("Basis history")
