@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from pathlib import Path
 
 import pytest
 
@@ -45,6 +48,17 @@ def test_overview_renders_assets_numbers_and_simulated_badge(page, server_url, s
     assert page.get_by_text("simulated", exact=False).first.is_visible()
     assert page.locator('[data-testid="stMetric"]').count() == 3
     assert page.locator('[data-testid="stException"]').count() == 0
+
+    # the CSV holds the table's numbers unrounded (fractions, not percent)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download CSV").click()
+    assert info.value.suggested_filename == "carrydesk_overview.csv"
+    data = {r["asset"]: r for r in csv.DictReader(io.StringIO(Path(info.value.path()).read_text("utf-8")))}
+    assert list(data) == ["BTC", "ETH", "SOL"]
+    for asset, cells in rows.items():
+        shown = dict(zip(cols, cells, strict=True))
+        assert f"{float(data[asset]['price']):,.2f}" == shown["Price"]
+        assert f"{float(data[asset]['funding_apr']) * 100:+.2f}%" == shown["Funding APR"]
 
     page.wait_for_timeout(500)  # let the grid's canvas paint before the picture
     page.screenshot(path=str(screenshots / "overview.png"), full_page=True)
