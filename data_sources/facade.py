@@ -236,6 +236,29 @@ class MarketData:
         spec = VENUES[venue]
         return [c for c in family_of(spec).contracts(ex, spec, base) if c.kind in ("perp", "future")]
 
+    # -- listings ------------------------------------------------------------------------------------------
+    def listed(self, venues: Sequence[str] | None = None) -> FrameResult:
+        """Which base assets each venue lists perps and unexpired dated futures of, from its loaded markets.
+
+        Columns: ``frames.LISTED_COLUMNS``. Cached like the markets (listings change a few times a day); no
+        request beyond the markets' own load.
+        """
+        chosen = self._check_venues(venues)
+
+        def fetch(venue: str) -> pd.DataFrame:
+            def listed(ex: Any) -> pd.DataFrame:
+                bases = {m.get("base") for m in (ex.markets or {}).values() if m.get("type") in ("swap", "future")}
+                contracts = [c for b in sorted(b for b in bases if isinstance(b, str))
+                             for c in self._derivatives(ex, venue, b)]
+                return frames.listed_frame(venue, contracts)
+
+            return self.pool.call(venue, listed)
+
+        parts, errors, stale, fetched = self._fan_out(chosen, lambda v: self.cache.get_or_fetch(
+            "markets", ("listed", v), lambda: fetch(v)))
+        frame = frames.concat_frames(parts, frames.LISTED_COLUMNS, ["venue", "base"])
+        return self._result(frame, errors, stale, fetched)
+
     # -- term structure ------------------------------------------------------------------------------------
     def term_structure(self, base: str = "BTC", venues: Sequence[str] | None = None) -> FrameResult:
         """Every perp and unexpired dated future of ``base`` with last, mark and index per venue.

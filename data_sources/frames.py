@@ -58,6 +58,8 @@ FUNDING_HISTORY_COLUMNS: tuple[str, ...] = (
 )
 
 OHLCV_COLUMNS: tuple[str, ...] = ("ts", "open", "high", "low", "close", "volume")
+# One row per (venue, base asset) with at least one perp or unexpired dated future; counts as int64.
+LISTED_COLUMNS: tuple[str, ...] = ("venue", "base", "perps", "futures")
 
 
 def _utc(ms: Iterable[float | int | None]) -> pd.Series:
@@ -139,6 +141,21 @@ def concat_frames(frames: Sequence[pd.DataFrame], columns: Sequence[str], sort_b
         return frames[0].iloc[0:0][list(columns)].copy() if frames else pd.DataFrame(columns=list(columns))
     out = pd.concat(non_empty, ignore_index=True)
     return out.sort_values(list(sort_by), kind="stable").reset_index(drop=True)[list(columns)]
+
+
+def listed_frame(venue: str, contracts: Sequence[Contract]) -> pd.DataFrame:
+    """How many perps and dated futures ``venue`` lists per base asset, bases in alphabetical order."""
+    counts: dict[str, list[int]] = {}
+    for c in contracts:
+        row = counts.setdefault(c.base, [0, 0])
+        row[0 if c.kind == "perp" else 1] += 1
+    bases = sorted(counts)
+    return pd.DataFrame({
+        "venue": pd.Series([venue] * len(bases), dtype="object"),
+        "base": pd.Series(bases, dtype="object"),
+        "perps": pd.Series([counts[b][0] for b in bases], dtype="int64"),
+        "futures": pd.Series([counts[b][1] for b in bases], dtype="int64"),
+    })
 
 
 def funding_now_frame(

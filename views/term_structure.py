@@ -19,9 +19,9 @@ from components import ui
 from components import urlparams as up
 from components.formatting import MISSING, fmt_apr, fmt_days, fmt_pct, fmt_time
 from components.ui_state import ViewState
-from data_sources import DataSourceError, FrameResult
+from data_sources import DataSourceError, FrameResult, MarketData
 
-BASES = ("BTC", "ETH")  # assets with dated futures on the configured exchanges
+MAJORS = ("BTC", "ETH")  # listed first, and offered even when the exchanges' listings cannot be read
 PRICE_LABELS = {"mark": "Mark", "last": "Last"}
 REFERENCE_LABELS = {"index": "Exchange index", "spot": "Spot (Binance last)"}
 ANN_LABELS = {"simple": "Simple", "compounded": "Compounded"}
@@ -41,12 +41,24 @@ st.caption("Each exchange's futures curve against its index: carry by tenor, whe
 md = ui.market_data_or_stop()
 
 label: Callable[[str], str] = md.venue_label
+def futures_bases(md: MarketData) -> list[str]:
+    """Assets with at least one dated future on any configured exchange: BTC and ETH first, then A-Z."""
+    try:
+        listed = md.listed().frame
+    except DataSourceError:
+        return list(MAJORS)
+    with_futures = set(listed.loc[listed["futures"] > 0, "base"])
+    return [*MAJORS, *sorted(with_futures - set(MAJORS))]
+
+
 vs = ViewState()
 as_of = vs.as_of(md.now())
 
 # -- inputs: read from the URL, then widgets (keys persist the session's choices) ---------------------------
 row1 = st.columns([1, 4])
-base = row1[0].selectbox("Asset", BASES, index=BASES.index(vs.choice("base", BASES, "BTC")), key="ts_base")
+bases = futures_bases(md)
+base = row1[0].selectbox("Asset", bases, index=bases.index(vs.choice("base", bases, "BTC")), key="ts_base",
+                         help="Every asset with a dated future on the configured exchanges.")
 venue_ids = list(md.venues)
 exchanges = row1[1].multiselect("Exchanges", venue_ids, default=vs.multi("ex", venue_ids, venue_ids),
                                 format_func=label, key="ts_ex")

@@ -66,6 +66,24 @@ def assert_tidy(frame: pd.DataFrame, time_cols: tuple[str, ...], float_cols: tup
 # -- term structure -----------------------------------------------------------------------------------------
 
 
+def test_listed_bases_equal_the_simulated_market_and_cost_no_extra_request(md: MarketData, market: SimMarket) -> None:
+    md.term_structure("BTC")  # loads every venue's markets
+    before = md.request_log.count()
+    res = md.listed()
+    assert md.request_log.count() == before  # read off the loaded markets
+    assert res.errors == {} and list(res.frame.columns) == ["venue", "base", "perps", "futures"]
+    got = {(r.venue, r.base): (r.perps, r.futures) for r in res.frame.itertuples()}
+    expected: dict[tuple[str, str], list[int]] = {}
+    for venue in md.venues:
+        for inst in market.instruments(venue):
+            if inst.kind in ("perp", "future"):
+                expected.setdefault((venue, inst.base), [0, 0])[inst.kind == "future"] += 1
+    assert got == {k: tuple(v) for k, v in expected.items()}
+    assert got[("deribit", "BTC")][1] > 0 and got[("okx", "SOL")] == (1, 0)  # SOL: perps only
+    md.listed(venues=["okx"])
+    assert md.request_log.count() == before  # cached
+
+
 @pytest.mark.parametrize("base", ["BTC", "ETH"])
 def test_term_structure_equals_the_simulated_market(md: MarketData, market: SimMarket, base: str) -> None:
     res = md.term_structure(base)

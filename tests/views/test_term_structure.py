@@ -225,3 +225,13 @@ def test_failing_exchange_is_named_and_no_exchange_asks_for_one(demo_env):
     at.multiselect(key="ts_ex").set_value([]).run()
     assert not at.exception
     assert any("Choose at least one exchange" in i.value for i in at.info)
+
+
+def test_assets_offered_are_those_with_dated_futures(demo_env):
+    at = open_page({"base": "SOL", **QUICK_HISTORY})  # SOL has perps but no dated future anywhere
+    listed = get_market_data().listed().frame
+    with_futures = sorted(set(listed.loc[listed["futures"] > 0, "base"]))
+    assert with_futures == ["BTC", "ETH"] and "SOL" in set(listed["base"])
+    assert at.selectbox(key="ts_base").options == ["BTC", "ETH"]
+    assert at.selectbox(key="ts_base").value == "BTC"
+    assert any("base='SOL'" in w.value for w in at.warning)
