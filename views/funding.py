@@ -90,7 +90,11 @@ md = ui.market_data_or_stop()
 vs = ViewState()
 now = md.now()
 as_of = vs.as_of(now)
-sym_options = [*DEFAULT_BASES, *extra_bases(st.query_params.get("sym"))]
+try:  # every asset some exchange lists a perp of, so a user can pick rather than guess
+    listed_perps = sorted(set(md.listed().frame.query("perps > 0")["base"]) - set(DEFAULT_BASES))
+except DataSourceError:
+    listed_perps = []
+sym_options = list(dict.fromkeys([*DEFAULT_BASES, *listed_perps, *extra_bases(st.query_params.get("sym"))]))
 url_bases = vs.multi("sym", sym_options, DEFAULT_BASES)
 url_venues = vs.multi("ex", md.venues, md.venues)
 url_perp = vs.choice("perp", fs.PERP_PREFERENCES, "usdt")
