@@ -1,8 +1,12 @@
 """The URL as the view's state: read validated parameters, write the current view back.
 
-Pages call ``ViewState`` once: ``vs = ViewState()``, read each input through it (the URL value seeds the
-widget on first render), then ``vs.sync({...})`` after the widgets so the address bar always holds the
-exact view. Problems with URL values are shown once, as a warning, never as a traceback.
+Pages call ``ViewState`` once: ``vs = ViewState("funding")``, read each input through it (the URL value
+seeds the widget on first render), then ``vs.sync({...})`` after the widgets so the address bar always
+holds the exact view. Problems with URL values are shown once, as a warning, never as a traceback.
+
+Moving to another page drops the URL's parameters and Streamlit forgets the widgets of a page that is not
+drawn, so each page's last view is also kept in the session: opened again from the navigation (no
+parameters at all), a page comes back as the user left it. A link with parameters always wins.
 """
 
 from __future__ import annotations
@@ -17,13 +21,18 @@ import streamlit as st
 from components import urlparams as up
 
 T = TypeVar("T")
+_SAVED_VIEWS = "_cd_saved_views"  # session state: page -> its last URL parameters
 
 
 class ViewState:
     """Reads typed values from ``st.query_params`` and collects what had to be ignored."""
 
-    def __init__(self) -> None:
+    def __init__(self, page: str) -> None:
         self.problems: list[str] = []
+        self.page = page
+        saved = st.session_state.get(_SAVED_VIEWS, {}).get(page)
+        if saved and not st.query_params:  # back from another page of this session: restore its view
+            st.query_params.from_dict(saved)
 
     def _raw(self, param: str) -> str | None:
         value = st.query_params.get(param)
@@ -54,12 +63,12 @@ class ViewState:
             st.warning("Some link parameters were ignored:\n" + "\n".join(f"- {p}" for p in self.problems),
                        icon=":material/link_off:")
 
-    @staticmethod
-    def sync(values: Mapping[str, str | None]) -> None:
-        """Write the view to the URL: set each value, drop the ones that are None or empty."""
+    def sync(self, values: Mapping[str, str | None]) -> None:
+        """Write the view to the URL: set each value, drop the ones that are None or empty; remember it."""
         for key, value in values.items():
             if value is None or value == "":
                 if key in st.query_params:
                     del st.query_params[key]
             elif st.query_params.get(key) != value:
                 st.query_params[key] = value
+        st.session_state.setdefault(_SAVED_VIEWS, {})[self.page] = st.query_params.to_dict()

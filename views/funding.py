@@ -87,7 +87,7 @@ st.caption(
 md = ui.market_data_or_stop()
 
 # -- inputs: the URL seeds every widget; the widgets' values go back to the URL ---------------------------
-vs = ViewState()
+vs = ViewState("funding")
 now = md.now()
 as_of = vs.as_of(now)
 try:  # every asset some exchange lists a perp of, so a user can pick rather than guess

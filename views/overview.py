@@ -12,6 +12,7 @@ import streamlit as st
 
 from components import tables, ui
 from components.formatting import MISSING, fmt_apr, fmt_pct, fmt_price, is_missing
+from components.ui_state import ViewState
 from data_sources import DataSourceError, FrameResult
 
 BASES = ("BTC", "ETH", "SOL")
@@ -23,11 +24,10 @@ st.title("Overview")
 md = ui.market_data_or_stop()
 
 # -- inputs: the exchange lives in the URL as a venue id, so a shared link opens the same view -----------
+vs = ViewState("overview")
 options = [tables.ALL_VENUES, *md.venues]
-requested = st.query_params.get(EXCHANGE_PARAM, tables.ALL_VENUES)
-if requested not in options:
-    st.warning(f"The link asks for exchange {requested!r}, which is not configured; showing all exchanges.")
-    requested = tables.ALL_VENUES
+requested = vs.choice(EXCHANGE_PARAM, options, tables.ALL_VENUES)
+vs.show_problems()
 venue = st.selectbox(
     "Premium, funding and basis from",
     options,
@@ -38,10 +38,7 @@ venue = st.selectbox(
     help="One exchange's primary perp (USDT-margined where listed) and quarterly, "
     "or the mean across exchanges.",
 )
-if venue == tables.ALL_VENUES:
-    st.query_params.pop(EXCHANGE_PARAM, None)
-else:
-    st.query_params[EXCHANGE_PARAM] = venue
+vs.sync({EXCHANGE_PARAM: None if venue == tables.ALL_VENUES else venue})
 chosen = None if venue == tables.ALL_VENUES else [venue]
 venue_text = ALL_LABEL if venue == tables.ALL_VENUES else md.venue_label(venue)
 

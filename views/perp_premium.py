@@ -40,7 +40,7 @@ st.caption(
 
 md = ui.market_data_or_stop()
 
-vs = ViewState()
+vs = ViewState("perp_premium")
 now = md.now()
 problems_box = st.empty()  # link problems are collected while reading inputs and shown up here
 

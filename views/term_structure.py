@@ -51,7 +51,7 @@ def futures_bases(md: MarketData) -> list[str]:
     return [*MAJORS, *sorted(with_futures - set(MAJORS))]
 
 
-vs = ViewState()
+vs = ViewState("term_structure")
 as_of = vs.as_of(md.now())
 
 # -- inputs: read from the URL, then widgets (keys persist the session's choices) ---------------------------
