@@ -44,6 +44,7 @@ CONVENTIONS = ("simple", "compounded")
 SIDES = ("short", "long")
 CURRENCY = "USD"
 MAX_FETCH_WORKERS = 12
+MAX_FLIPS_LISTED = 6  # the flag names the most recent ones; the statistics table has them all
 
 
 def pct(x: pd.Series | np.ndarray) -> np.ndarray:
@@ -268,11 +269,14 @@ for level, (title, box, icon) in FLAG_TEXT.items():
                       for r in rows.itertuples(index=False))
     who = "longs pay shorts" if "positive" in level else "shorts pay longs"
     box(f"**{title}** ({LIMITS[level]}; {who}): {items}", icon=icon)
-flips = stats[stats["flips"] > 0]
+flips = stats[stats["flips"] > 0].sort_values("last_flip", ascending=False, kind="stable")
 if not flips.empty:
     flagged_any = True
-    st.info("**Funding changed sign within the window**: " + ", ".join(
-        f"{r.series} ({r.flips}×, last {fmt_time(r.last_flip)})" for r in flips.itertuples(index=False)),
+    shown = flips.head(MAX_FLIPS_LISTED)
+    more = len(flips) - len(shown)
+    st.info("**Funding changed sign within the window** (most recent first): " + ", ".join(
+        f"{r.series} ({r.flips}×, last {fmt_time(r.last_flip)})" for r in shown.itertuples(index=False))
+        + (f", and {more} more (see 'Sign flips' in the statistics below)" if more else ""),
         icon=":material/swap_vert:")
 if not flagged_any:
     st.success(f"No funding beyond ±{thr_pct:.4f}% per 8h now, and no sign change within the window.",

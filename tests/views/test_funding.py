@@ -175,3 +175,18 @@ def test_failing_exchange_is_named_and_the_rest_renders(demo_env):
     now = table(at, "Countdown")
     assert list(now["Exchange"]) == ["Bybit"] and np.isfinite(now["APR"]).all()
     assert len(at.get("plotly_chart")) == 4
+
+
+def test_sign_flip_flag_names_the_most_recent_and_counts_the_rest(demo_env):
+    demo_env.setenv("CARRYDESK_DEMO_SCENARIO", "crash")  # funding turns negative: many series flip sign
+    at = run({"win": "30d"})
+    stats = table(at, "Sign flips")
+    flipped = stats[stats["Sign flips"] > 0].sort_values("Last flip", ascending=False, kind="stable")
+    assert len(flipped) > 6
+    flag = next(i.value for i in at.info if "changed sign" in i.value)
+    named = [f"{r['Symbol']} · {r['Exchange']} ({r['Sign flips']}×" for _, r in flipped.head(6).iterrows()]
+    positions = [flag.index(n) for n in named]  # each of the six most recent, in that order
+    assert positions == sorted(positions)
+    assert f"and {len(flipped) - 6} more" in flag
+    for _, r in flipped.iloc[6:].iterrows():  # the older ones are left to the table
+        assert f"{r['Symbol']} · {r['Exchange']} (" not in flag
