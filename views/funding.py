@@ -52,8 +52,9 @@ def pct(x: pd.Series | np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype="float64") * 100.0
 
 
-def pct_col(label: str, decimals: int, help_text: str | None = None) -> object:
-    return st.column_config.NumberColumn(label, format=f"%.{decimals}f%%", help=help_text)
+def pct_col(label: str, decimals: int, help_text: str | None = None, *, signed: bool = False) -> object:
+    sign = "+" if signed else ""
+    return st.column_config.NumberColumn(label, format=f"%{sign}.{decimals}f%%", help=help_text)
 
 
 def table_height(rows: int, *, max_rows: int = 20) -> int:
@@ -373,7 +374,7 @@ summary_table = pd.DataFrame({
 st.dataframe(summary_table, hide_index=True, width="stretch",
              placeholder=MISSING, height=table_height(len(summary_table)),
              key="fund_cum_table", column_config={
-    "Long (%)": pct_col("Long (%)", 3), "Short (%)": pct_col("Short (%)", 3),
+    "Long (%)": pct_col("Long (%)", 3, signed=True), "Short (%)": pct_col("Short (%)", 3, signed=True),
     f"Long ({CURRENCY})": st.column_config.NumberColumn(format="%+,.2f"),
     f"Short ({CURRENCY})": st.column_config.NumberColumn(format="%+,.2f"),
 })
