@@ -10,6 +10,7 @@ import os
 import streamlit as st
 
 from components import refresh, ui
+from components.ui_state import reset_view
 from data_sources import DataSourceError, get_market_data
 
 st.set_page_config(page_title="Carry Desk", page_icon=":material/stacked_line_chart:", layout="wide")
@@ -23,6 +24,9 @@ pages = {
     ],
 }
 router = st.navigation(pages)
+# page url path -> (ViewState name, prefix of its widget keys), for "Reset this page"
+VIEWS = {"": ("overview", "overview_"), "term_structure": ("term_structure", "ts_"),
+         "perp_premium": ("perp_premium", "pp_"), "funding": ("funding", "fund_")}
 
 with st.sidebar:
     try:
@@ -44,5 +48,8 @@ with st.sidebar:
                             help="How often the open page re-reads its data. Cached data is reused within its "
                                  "time-to-live, so a refresh costs the exchanges nothing until it expires.")
     ui.auto_refresh(int(interval))
+    if router.url_path in VIEWS:
+        st.button("Reset this page", on_click=reset_view, args=VIEWS[router.url_path], key="cd_reset",
+                  icon=":material/restart_alt:", help="Back to the page's default inputs (the link follows).")
 
 router.run()

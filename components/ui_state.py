@@ -72,3 +72,13 @@ class ViewState:
             elif st.query_params.get(key) != value:
                 st.query_params[key] = value
         st.session_state.setdefault(_SAVED_VIEWS, {})[self.page] = st.query_params.to_dict()
+
+
+def reset_view(page: str, widget_prefix: str) -> None:
+    """Forget ``page``'s view in this session: its saved parameters, the URL's, and its widgets' state
+    (keys starting with ``widget_prefix``), so it opens with its defaults. Meant as a button callback: it
+    runs before the page's widgets exist."""
+    st.session_state.get(_SAVED_VIEWS, {}).pop(page, None)
+    st.query_params.clear()
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(widget_prefix)]:
+        del st.session_state[key]

@@ -40,3 +40,15 @@ def test_a_bad_source_setting_is_explained_on_every_page_not_a_traceback(demo_en
         assert not at.exception, page
         errors = [e.value for e in at.error]
         assert any(e.startswith("Market data unavailable") and "sometimes" in e for e in errors), (page, errors)
+
+
+def test_reset_brings_a_page_back_to_its_defaults(demo_env):
+    at = open_app("views/funding.py", {"unit": "apy", "win": "7d", "sym": "BTC"})
+    assert at.radio(key="fund_unit").value == "apy"
+    assert at.multiselect(key="fund_sym").value == ["BTC"]
+    at.sidebar.button(key="cd_reset").click().run()
+    assert not at.exception
+    assert at.radio(key="fund_unit").value == "8h" and at.selectbox(key="fund_win").value == "30d"
+    assert at.multiselect(key="fund_sym").value == ["BTC", "ETH", "SOL"]
+    assert at.query_params["unit"] == "8h"  # the link follows the defaults
+    assert at.sidebar.selectbox(key="cd_refresh").value == refresh.DEFAULT_S  # the shell's own choice stays
