@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
@@ -54,3 +56,20 @@ def assert_tables_show_missing_as_dash(at: AppTest) -> None:
 
     assert at.dataframe, "no table on the page"
     assert [d.proto.placeholder for d in at.dataframe] == [MISSING] * len(at.dataframe)
+
+
+def assert_no_exception(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def table_with(at: AppTest, column: str) -> pd.DataFrame:
+    """The one dataframe on the page that has ``column``."""
+    found = [d.value for d in at.dataframe if column in d.value.columns]
+    assert len(found) == 1, [list(d.value.columns) for d in at.dataframe]
+    return found[0]
+
+
+def plotly_specs(at: AppTest) -> list[dict]:
+    """Every plotly chart on the page as its figure dict, in page order."""
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]

@@ -10,23 +10,20 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from data_sources import get_market_data
-from tests.views.conftest import assert_tables_show_missing_as_dash, open_app
+from tests.views.conftest import (
+    assert_no_exception,
+    assert_tables_show_missing_as_dash,
+    open_app,
+    table_with,
+)
 
 PAGE = "views/funding.py"
 
 
 def run(query: dict[str, str] | None = None) -> AppTest:
     """The app opened on the funding page with ``query`` in the URL (the page's filename is its url path)."""
-    at = open_app(PAGE, query)
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return assert_no_exception(open_app(PAGE, query))
 
-
-def table(at: AppTest, column: str) -> pd.DataFrame:
-    """The one dataframe on the page that has ``column``."""
-    found = [d.value for d in at.dataframe if column in d.value.columns]
-    assert len(found) == 1, [list(d.value.columns) for d in at.dataframe]
-    return found[0]
 
 
 def texts(elements) -> str:
@@ -46,7 +43,7 @@ def test_renders_in_every_scenario_with_its_flags(demo_env, scenario):
     assert not at.error
     assert_tables_show_missing_as_dash(at)
     assert len(at.get("plotly_chart")) == 4  # history, cumulative, current and history heatmaps
-    now = table(at, "Countdown")
+    now = table_with(at, "Countdown")
     assert set(now["Symbol"]) == {"BTC", "ETH", "SOL"}
     assert len(now) == 14  # 5 exchanges x 3 symbols, Deribit lists no SOL perp
     assert any("Not listed: SOL on Deribit" in c.value for c in at.caption)
@@ -67,7 +64,7 @@ def test_renders_in_every_scenario_with_its_flags(demo_env, scenario):
 
 def test_now_table_matches_the_facade_and_marks_deribit_as_continuous(demo_env):
     at = run({"sym": "BTC", "ex": "binanceusdm,bybit,deribit"})
-    now = table(at, "Countdown").set_index("Exchange")
+    now = table_with(at, "Countdown").set_index("Exchange")
     md = get_market_data()
     frame = md.funding_now(bases=("BTC",), venues=("binanceusdm", "bybit", "deribit")).frame
     usdm = frame[(frame["venue"] == "binanceusdm")].iloc[0]
@@ -84,7 +81,7 @@ def test_one_year_over_three_exchanges_renders_complete_histories(demo_env):
     as_of = pinned()
     at = run({"ex": "binanceusdm,bybit,deribit", "win": "1y", "as_of": as_of, "unit": "apr"})
     assert not at.error and not at.warning
-    stats = table(at, "Expected").set_index(["Symbol", "Exchange"])
+    stats = table_with(at, "Expected").set_index(["Symbol", "Exchange"])
     intervals = {("BTC", "Binance USDⓈ-M"): 8, ("ETH", "Binance USDⓈ-M"): 8, ("SOL", "Binance USDⓈ-M"): 4,
                  ("BTC", "Bybit"): 8, ("ETH", "Bybit"): 8, ("SOL", "Bybit"): 1,
                  ("BTC", "Deribit"): 1, ("ETH", "Deribit"): 1}
@@ -103,7 +100,7 @@ def test_one_year_over_three_exchanges_renders_complete_histories(demo_env):
     mean_apr = stats.loc[("BTC", "Deribit"), "Mean APR"] / 100
     assert mean_apr == pytest.approx(rows["interest_1h"].sum(), rel=1e-9)
     assert mean_apr == pytest.approx(rows["interest_8h"].sum() / 8, rel=0.01)  # not the 8h figures summed
-    summary = table(at, "Short (%)").set_index(["Symbol", "Exchange"])
+    summary = table_with(at, "Short (%)").set_index(["Symbol", "Exchange"])
     assert summary.loc[("BTC", "Deribit"), "Settlements"] == 8760
     assert summary.loc[("BTC", "Deribit"), "Short (%)"] / 100 == pytest.approx(rows["interest_1h"].sum(), rel=1e-9)
 
@@ -122,11 +119,11 @@ def test_view_round_trips_through_the_url(demo_env):
     assert at.selectbox(key="fund_hm").value == "SOL" and at.toggle(key="fund_pin").value
     for k, v in query.items():
         assert at.query_params[k] == v, k
-    stats = table(at, "Expected")
+    stats = table_with(at, "Expected")
     assert "Mean (% APR)" in stats.columns  # statistics in the chosen unit
     assert set(stats["Exchange"]) == {"OKX · USDT-M", "OKX · coin-M", "Bybit · USDT-M", "Bybit · coin-M"}
     assert (stats["Periods"] == stats["Expected"]).all()
-    summary = table(at, "Short (%)")  # the notional from the link sizes the P&L
+    summary = table_with(at, "Short (%)")  # the notional from the link sizes the P&L
     np.testing.assert_allclose(summary["Long (USD)"], summary["Long (%)"] / 100 * 1_234_567)
     assert (summary["Long (USD)"] == -summary["Short (USD)"]).all()
 
@@ -134,12 +131,12 @@ def test_view_round_trips_through_the_url(demo_env):
     assert at.query_params["unit"] == "apy"
     at.selectbox(key="fund_win").set_value("custom").run()
     assert at.query_params["win"] == "custom" and at.query_params["from"] and at.query_params["to"]
-    changed = table(at, "Expected")
+    changed = table_with(at, "Expected")
     shared = run(dict(at.query_params))  # ... and a teammate opening the link sees the same view
     assert shared.radio(key="fund_unit").value == "apy"
     assert shared.selectbox(key="fund_win").value == "custom"
-    pd.testing.assert_frame_equal(table(shared, "Expected"), changed)
-    pd.testing.assert_frame_equal(table(shared, "Short (%)"), table(at, "Short (%)"))
+    pd.testing.assert_frame_equal(table_with(shared, "Expected"), changed)
+    pd.testing.assert_frame_equal(table_with(shared, "Short (%)"), table_with(at, "Short (%)"))
 
 
 def test_custom_dates_set_the_window(demo_env):
@@ -147,7 +144,7 @@ def test_custom_dates_set_the_window(demo_env):
     first = last - pd.Timedelta(days=9)
     at = run({"sym": "ETH", "ex": "okx,deribit", "win": "custom", "from": first.date().isoformat(),
               "to": last.date().isoformat()})
-    stats = table(at, "Expected").set_index("Exchange")
+    stats = table_with(at, "Expected").set_index("Exchange")
     assert stats.loc["OKX", "Periods"] == 10 * 3 and stats.loc["Deribit", "Periods"] == 10 * 24  # to is inclusive
     assert any("(10 days, custom)" in c.value for c in at.caption)
 
@@ -165,14 +162,14 @@ def test_another_base_from_the_link_is_offered_and_named_when_unlisted(demo_env)
     at = run({"sym": "BTC,DOGE", "ex": "okx"})
     assert at.multiselect(key="fund_sym").value == ["BTC", "DOGE"]
     assert any("Not listed: DOGE on OKX" in c.value for c in at.caption)
-    assert set(table(at, "Countdown")["Symbol"]) == {"BTC"}
+    assert set(table_with(at, "Countdown")["Symbol"]) == {"BTC"}
 
 
 def test_failing_exchange_is_named_and_the_rest_renders(demo_env):
     demo_env.setenv("CARRYDESK_DEMO_FAULTS", json.dumps([{"kind": "malformed", "venue": "okx"}]))
     at = run({"sym": "BTC", "ex": "okx,bybit"})
     assert "OKX" in texts(at.warning)
-    now = table(at, "Countdown")
+    now = table_with(at, "Countdown")
     assert list(now["Exchange"]) == ["Bybit"] and np.isfinite(now["APR"]).all()
     assert len(at.get("plotly_chart")) == 4
 
@@ -180,7 +177,7 @@ def test_failing_exchange_is_named_and_the_rest_renders(demo_env):
 def test_sign_flip_flag_names_the_most_recent_and_counts_the_rest(demo_env):
     demo_env.setenv("CARRYDESK_DEMO_SCENARIO", "crash")  # funding turns negative: many series flip sign
     at = run({"win": "30d"})
-    stats = table(at, "Sign flips")
+    stats = table_with(at, "Sign flips")
     flipped = stats[stats["Sign flips"] > 0].sort_values("Last flip", ascending=False, kind="stable")
     assert len(flipped) > 6
     flag = next(i.value for i in at.info if "changed sign" in i.value)

@@ -13,7 +13,7 @@ from analytics import contracts
 from analytics import funding as af
 from components import tables
 from data_sources import get_market_data
-from tests.views.conftest import assert_tables_show_missing_as_dash, open_app
+from tests.views.conftest import assert_no_exception, assert_tables_show_missing_as_dash, open_app
 
 BADGE = "SIMULATED DATA — scenario: normal"
 
@@ -28,7 +28,7 @@ NUMBER = r"[+-]?\d{1,3}(,\d{3})*\.\d+%?"
 
 
 def overview(at: AppTest):
-    assert not at.exception, [e.value for e in at.exception]
+    assert_no_exception(at)
     assert len(at.dataframe) == 1
     return at.dataframe[0].value.set_index("Asset")
 

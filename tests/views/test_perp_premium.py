@@ -13,7 +13,12 @@ from streamlit.testing.v1 import AppTest
 from analytics import premium as ap
 from data_sources import get_market_data, reset_market_data
 from data_sources.cache import clear_all
-from tests.views.conftest import assert_tables_show_missing_as_dash, open_app
+from tests.views.conftest import (
+    assert_no_exception,
+    assert_tables_show_missing_as_dash,
+    open_app,
+    plotly_specs,
+)
 
 PAGE = "views/perp_premium.py"
 HOUR_MS = 3_600_000
@@ -32,12 +37,8 @@ def demo_env(demo_env: pytest.MonkeyPatch):
 
 def run(query: dict[str, str] | None = None) -> AppTest:
     # straight to the page (st.Page's url_path is the file name), without rendering the Overview first
-    return open_app(PAGE, query)
+    return assert_no_exception(open_app(PAGE, query))
 
-
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def table(at: AppTest, first_columns: tuple[str, ...]) -> pd.DataFrame:
@@ -59,9 +60,6 @@ def pvq_table(at: AppTest) -> pd.DataFrame:
     return table(at, ("Asset", "Exchange", "Perp", "Perp premium (mark) %"))
 
 
-def charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-
 
 def trace_names(fig: dict) -> list[str]:
     return [t.get("name") for t in fig["data"]]
@@ -78,10 +76,10 @@ def pinned(hours_back: int = 24) -> tuple[pd.Timestamp, str]:
 @pytest.mark.parametrize("scenario", ["normal", "crash", "squeeze"])
 def test_renders_in_every_scenario(demo_env, scenario):
     demo_env.setenv("CARRYDESK_DEMO_SCENARIO", scenario)
-    at = ok(run())
+    at = run()
     assert not at.error
     assert_tables_show_missing_as_dash(at)
-    figs = charts(at)
+    figs = plotly_specs(at)
     assert len(figs) == 3  # premium now, history, premium and funding
     assert "BTC premium (mark)" in trace_names(figs[0]) and "ETH premium (mark)" in trace_names(figs[0])
     assert {"Premium (mark)", "Funding (% per 8h)"} <= set(trace_names(figs[2]))
@@ -114,7 +112,7 @@ def test_renders_in_every_scenario(demo_env, scenario):
 # -- numbers: the simulated market pushed through DOMAIN.md's formulas -----------------------------------
 
 def test_current_numbers_equal_the_market_through_the_formulas(demo_env):
-    at = ok(run({"base": "BTC,SOL", "px": "last"}))
+    at = run({"base": "BTC,SOL", "px": "last"})
     now = now_table(at)
     md = get_market_data()
     # Same cached frames as the page (within the quotes TTL), through the analytics: exact equality.
@@ -153,7 +151,7 @@ def market_premium_history(venue: str, base: str, quote: str, start_ms: int, end
 
 def test_history_stats_equal_the_market_through_the_formulas(demo_env):
     as_of, as_of_text = pinned()
-    at = ok(run({"base": "BTC", "win": "3", "as_of": as_of_text, "ex": "binanceusdm,okx,bybit,deribit"}))
+    at = run({"base": "BTC", "win": "3", "as_of": as_of_text, "ex": "binanceusdm,okx,bybit,deribit"})
     stats = stats_table(at).set_index("Exchange")
     start_ms = int((as_of - pd.Timedelta(days=3)).value // 1_000_000)
     end_ms = int(as_of.value // 1_000_000) - HOUR_MS  # only candles closed by as_of
@@ -171,8 +169,8 @@ def test_history_stats_equal_the_market_through_the_formulas(demo_env):
 
 
 def test_deribit_funding_is_shown_without_an_invented_premium(demo_env):
-    at = ok(run({"base": "BTC", "ex": "deribit", "fp": "deribit:BTC/USD:BTC", "win": "1"}))
-    fig = charts(at)[2]
+    at = run({"base": "BTC", "ex": "deribit", "fp": "deribit:BTC/USD:BTC", "win": "1"})
+    fig = plotly_specs(at)[2]
     series = {t["name"]: t for t in fig["data"]}
     assert len(series["Premium (mark)"].get("x", [])) == 0  # no index candles: no premium line
     assert len(series["Funding (% per 8h)"]["x"]) >= 23  # hourly accruals over a day
@@ -186,7 +184,7 @@ def test_url_round_trip(demo_env):
     _, as_of_text = pinned(hours_back=30)
     query = {"base": "ETH", "ex": "okx,bybit", "px": "last", "thr": "0.3", "hb": "ETH", "win": "3", "res": "1d",
              "as_of": as_of_text, "fu": "apr", "qthr": "5"}
-    at = ok(run(query))
+    at = run(query)
     assert at.multiselect(key="pp_base").value == ["ETH"]
     assert at.multiselect(key="pp_ex").value == ["okx", "bybit"]
     assert at.radio(key="pp_px").value == "last"
@@ -197,26 +195,26 @@ def test_url_round_trip(demo_env):
     stats = stats_table(at)
     assert list(stats["Exchange"]) == ["OKX", "Bybit"]
     assert (stats["Source"] == "last − index klines").all()  # last: never the premium-index klines
-    assert "Upper threshold (+0.3%)" in trace_names(charts(at)[1])
-    assert "Funding (APR (simple))" in trace_names(charts(at)[2])
+    assert "Upper threshold (+0.3%)" in trace_names(plotly_specs(at)[1])
+    assert "Funding (APR (simple))" in trace_names(plotly_specs(at)[2])
     for key, value in query.items():
         assert at.query_params[key] == value, key
 
     # change inputs: the URL follows, and a teammate opening it sees the same view
     at.radio(key="pp_px").set_value("mark").run()
     at.number_input(key="pp_thr").set_value(0.2).run()
-    ok(at)
+    assert_no_exception(at)
     assert at.query_params["px"] == "mark" and at.query_params["thr"] == "0.2"
     before = stats_table(at)
     assert list(before["Source"]) == ["mark − index klines", ap.SOURCE_PREMIUM_INDEX]
-    shared = ok(run(dict(at.query_params)))
+    shared = run(dict(at.query_params))
     pd.testing.assert_frame_equal(stats_table(shared), before)
     assert shared.radio(key="pp_px").value == "mark" and shared.number_input(key="pp_thr").value == 0.2
     assert dict(shared.query_params) == dict(at.query_params)
 
 
 def test_bad_link_values_are_named_and_ignored(demo_env):
-    at = ok(run({"px": "bid", "thr": "-1", "ex": "okx,mtgox", "win": "400", "sym": "okx:BTC/USDT:USDT,nope"}))
+    at = run({"px": "bid", "thr": "-1", "ex": "okx,mtgox", "win": "400", "sym": "okx:BTC/USDT:USDT,nope"})
     text = " ".join(w.value for w in at.warning)
     assert "Some link parameters were ignored" in text
     for bad in ("px='bid'", "thr='-1'", "'mtgox'", "win='400'", "sym: ignored unknown 'nope'"):
@@ -227,7 +225,7 @@ def test_bad_link_values_are_named_and_ignored(demo_env):
 
 def test_failing_venue_is_named_and_the_rest_render(demo_env):
     demo_env.setenv("CARRYDESK_DEMO_FAULTS", json.dumps([{"kind": "malformed", "venue": "bybit"}]))
-    at = ok(run({"base": "BTC"}))
+    at = run({"base": "BTC"})
     assert "Bybit" not in set(now_table(at)["Exchange"])
     assert "Binance USDⓈ-M" in set(now_table(at)["Exchange"])
     warnings = " ".join(w.value for w in at.warning)
@@ -235,10 +233,10 @@ def test_failing_venue_is_named_and_the_rest_render(demo_env):
 
 
 def test_changing_the_history_asset_moves_the_perps_without_complaint(demo_env):
-    at = ok(run({"base": "BTC,ETH", "ex": "binanceusdm,okx"}))
+    at = run({"base": "BTC,ETH", "ex": "binanceusdm,okx"})
     assert at.query_params["sym"] == "binanceusdm:BTC/USDT:USDT,okx:BTC/USDT:USDT"
     at.selectbox(key="pp_hb").set_value("ETH").run()
-    ok(at)
+    assert_no_exception(at)
     assert at.query_params["sym"] == "binanceusdm:ETH/USDT:USDT,okx:ETH/USDT:USDT"  # the primary ETH perps
     assert not any("link parameters" in w.value for w in at.warning)
     assert list(stats_table(at)["Perp"]) == ["ETH/USDT:USDT", "ETH/USDT:USDT"]

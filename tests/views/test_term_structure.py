@@ -11,34 +11,30 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import term_structure as ts
 from data_sources import get_market_data
-from tests.views.conftest import assert_tables_show_missing_as_dash, open_app
+from tests.views.conftest import (
+    assert_no_exception,
+    assert_tables_show_missing_as_dash,
+    open_app,
+    plotly_specs,
+    table_with,
+)
 
 PAGE = "views/term_structure.py"
 QUICK_HISTORY = {"win": "7", "res": "1d"}  # the history is not what these tests are about: keep it small
 
 
 def open_page(query: dict[str, str] | None = None) -> AppTest:
-    at = open_app(PAGE, query)
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return assert_no_exception(open_app(PAGE, query))
 
-
-def frame_with(at: AppTest, column: str) -> pd.DataFrame:
-    hits = [d.value for d in at.dataframe if column in d.value.columns]
-    assert len(hits) == 1, [list(d.value.columns) for d in at.dataframe]
-    return hits[0]
 
 
 def contracts(at: AppTest) -> pd.DataFrame:
-    return frame_with(at, "Contract")
+    return table_with(at, "Contract")
 
 
 def constant_maturities(at: AppTest) -> pd.DataFrame:
-    return frame_with(at, "90-day %")
+    return table_with(at, "90-day %")
 
-
-def charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
 def trace_names(spec: dict) -> list[str]:
@@ -63,7 +59,7 @@ def test_renders_in_every_scenario_with_the_curve_labelled(demo_env, scenario, s
     futures = table[table["Days"].notna() & ~table["Near expiry"]]
     assert (futures["State"] == state).all()
     assert (np.sign(futures["Basis"]) == (1 if state == "contango" else -1)).all()
-    curve, history = charts(at)
+    curve, history = plotly_specs(at)
     assert {"Deribit", "OKX linear", "Perps (tenor 0)"} <= set(trace_names(curve))
     assert trace_names(history)[0].endswith(")")  # the chosen contract's line is there
     assert [b.label for b in at.get("download_button")] == [
@@ -158,7 +154,7 @@ def test_url_parameters_reproduce_the_view(demo_env):
     assert "Price (last)" in table.columns and "Spot" in table.columns
     spot = get_market_data().spot().frame.set_index("base").loc["ETH", "last"]
     assert (table["Spot"] == spot).all()  # one Binance spot price for every exchange
-    curve, history = charts(at)
+    curve, history = plotly_specs(at)
     assert "Reference: Binance spot ETH/USDT last" in trace_names(curve)
     assert curve["layout"]["yaxis"]["title"]["text"] == "Price"
     assert "daily, 7 days" in history["layout"]["title"]["text"]
@@ -173,7 +169,7 @@ def test_url_parameters_reproduce_the_view(demo_env):
     assert widget_state(shared) == widget_state(at)
     pd.testing.assert_frame_equal(contracts(shared), contracts(at))
     pd.testing.assert_frame_equal(constant_maturities(shared), constant_maturities(at))
-    assert [t["y"] for t in charts(shared)[1]["data"]] == [t["y"] for t in charts(at)[1]["data"]]
+    assert [t["y"] for t in plotly_specs(shared)[1]["data"]] == [t["y"] for t in plotly_specs(at)[1]["data"]]
     assert any("F = Deribit last candles' close against S = Binance spot ETH/USDT last close" in c.value
                for c in shared.caption)
 
@@ -183,7 +179,7 @@ def test_as_of_pins_the_history_window(demo_env):
     as_of = (md.now() - pd.Timedelta(days=3)).floor("h")
     at = open_page({"as_of": as_of.strftime("%Y-%m-%dT%H:%MZ"), "win": "7", "res": "1h"})
     assert at.query_params["as_of"] == as_of.strftime("%Y-%m-%dT%H:%MZ")
-    history = charts(at)[1]
+    history = plotly_specs(at)[1]
     xs = pd.to_datetime([x for t in history["data"] for x in t["x"]], utc=True)
     assert xs.max() <= as_of and xs.min() >= as_of - pd.Timedelta(days=7)
     assert len(xs) > 100  # hourly candles of the contract and of the 90-day constant maturity
@@ -192,7 +188,7 @@ def test_as_of_pins_the_history_window(demo_env):
     assert at.toggle(key="ts_pin").value
     at.toggle(key="ts_pin").set_value(False).run()  # unpinned: the window ends now and the link says so
     assert "as_of" not in at.query_params
-    assert pd.Timestamp(charts(at)[1]["data"][0]["x"][-1], tz="UTC") > as_of + pd.Timedelta(days=2)
+    assert pd.Timestamp(plotly_specs(at)[1]["data"][0]["x"][-1], tz="UTC") > as_of + pd.Timedelta(days=2)
 
 
 def test_pinning_writes_the_window_end_into_the_link(demo_env):
