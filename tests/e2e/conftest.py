@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.browser import new_page
 from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, ROOT, carrydesk_server
 
 ARTIFACTS = ROOT / "artifacts"
@@ -35,13 +36,8 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1600, "height": 1000}, device_scale_factor=1)
-    p = context.new_page()
-    p.set_default_timeout(60_000)
-    try:
+    with new_page(browser) as p:
         yield p
-    finally:
-        context.close()
 
 
 @pytest.fixture(scope="session")

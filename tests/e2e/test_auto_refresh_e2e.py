@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tests.e2e.browser import new_page
 from tests.e2e.server import carrydesk_server
 
 pytestmark = pytest.mark.e2e
@@ -22,20 +23,15 @@ def updated_at(page) -> str:
 
 
 def test_page_refreshes_by_itself_and_keeps_the_chosen_view(browser, tmp_path):
-    with carrydesk_server(tmp_path, {"CARRYDESK_REFRESH_S": "15"}) as url:
-        context = browser.new_context(viewport={"width": 1600, "height": 1000})
-        try:
-            page = context.new_page()
-            page.goto(f"{url}/?exchange=okx")
-            page.get_by_text(CHOSEN).first.wait_for(timeout=90_000)
-            first = updated_at(page)
-            # no input from here on: the timer alone must rerun the page (15 s, plus the script's own time)
-            page.wait_for_function(
-                "first => { const m = document.body.innerText.match(/Page updated (\\d\\d:\\d\\d:\\d\\d) UTC/);"
-                "           return m && m[1] !== first; }", arg=first, timeout=60_000)
-            assert updated_at(page) != first
-            assert "exchange=okx" in page.url  # the view survived the rerun
-            page.get_by_text(CHOSEN).first.wait_for()
-            assert page.locator('[data-testid="stException"]').count() == 0
-        finally:
-            context.close()
+    with carrydesk_server(tmp_path, {"CARRYDESK_REFRESH_S": "15"}) as url, new_page(browser) as page:
+        page.goto(f"{url}/?exchange=okx")
+        page.get_by_text(CHOSEN).first.wait_for(timeout=90_000)
+        first = updated_at(page)
+        # no input from here on: the timer alone must rerun the page (15 s, plus the script's own time)
+        page.wait_for_function(
+            "first => { const m = document.body.innerText.match(/Page updated (\\d\\d:\\d\\d:\\d\\d) UTC/);"
+            "           return m && m[1] !== first; }", arg=first, timeout=60_000)
+        assert updated_at(page) != first
+        assert "exchange=okx" in page.url  # the view survived the rerun
+        page.get_by_text(CHOSEN).first.wait_for()
+        assert page.locator('[data-testid="stException"]').count() == 0

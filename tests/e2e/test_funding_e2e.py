@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.e2e.browser import new_page, wait_idle
+
 pytestmark = pytest.mark.e2e
 
 # BTC and SOL on three exchanges: 8h, 4h (Binance SOL), 1h (Bybit SOL) and Deribit's hourly accruals.
@@ -20,19 +22,17 @@ CHARTS = ".js-plotly-plot"
 
 def open_view(page, url: str, *, history_title: str = "by exchange and symbol") -> None:
     page.goto(url)
-    wait_idle(page, history_title)
+    wait_drawn(page, history_title)
 
 
-def wait_idle(page, history_title: str) -> None:
+def wait_drawn(page, history_title: str) -> None:
     """Four charts drawn, the history chart titled as expected, and no script run in progress."""
     page.wait_for_function(
         """t => { const g = Array.from(document.querySelectorAll('.js-plotly-plot'));
                   return g.length >= 4 && g.some(d => d.layout && d.layout.title
                                                         && d.layout.title.text.includes(t)); }""",
         arg=history_title, timeout=90_000)
-    page.wait_for_function(  # the attribute Streamlit's own browser tests wait on
-        "() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state')"
-        " === 'notRunning'", timeout=90_000)
+    wait_idle(page)
     page.get_by_role("button", name=re.compile(r"Statistics CSV$")).wait_for()
 
 
@@ -121,18 +121,15 @@ def test_shared_link_reproduces_the_view_in_a_fresh_context(page, server_url, br
     open_view(page, f"{server_url}/funding?{VIEW}")
     page.get_by_text("Pin window end").click()
     page.wait_for_function("() => location.search.includes('as_of=')")  # set while the rerun runs
-    wait_idle(page, "per 8h by exchange")
+    wait_drawn(page, "per 8h by exchange")
     unit = page.get_by_test_id("stRadio").filter(has_text="Per interval")
     unit.get_by_text("APY", exact=True).click()
     page.wait_for_function("() => location.search.includes('unit=apy')")
-    wait_idle(page, "APY (compounded) by exchange")
+    wait_drawn(page, "APY (compounded) by exchange")
     link = page.url
     first = {label: download(page, label) for label in ("History CSV", "Statistics CSV", "Cumulative CSV")}
 
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
-    try:
-        other = context.new_page()
-        other.set_default_timeout(60_000)
+    with new_page(browser) as other:
         open_view(other, link, history_title="APY (compounded) by exchange")
         assert parse_qs(urlsplit(other.url).query) == parse_qs(urlsplit(link).query)
         other_unit = other.get_by_test_id("stRadio").filter(has_text="Per interval")
@@ -143,5 +140,3 @@ def test_shared_link_reproduces_the_view_in_a_fresh_context(page, server_url, br
         assert len(csv(first["History CSV"])) > 0
         other.wait_for_timeout(500)
         other.screenshot(path=str(screenshots / "funding_shared.png"), full_page=True)
-    finally:
-        context.close()

@@ -6,11 +6,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.e2e.browser import new_page, wait_idle
+
 pytestmark = pytest.mark.e2e
-
-IDLE = ("() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state')"
-        " === 'notRunning'")
-
 
 def params(page) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
@@ -18,7 +16,7 @@ def params(page) -> dict[str, str]:
 
 def settle(page) -> None:
     page.wait_for_timeout(800)  # the click's rerun has started
-    page.wait_for_function(IDLE, timeout=90_000)
+    wait_idle(page)
 
 
 def go(page, title: str) -> None:
@@ -48,12 +46,8 @@ def test_a_page_comes_back_as_the_user_left_it(page, server_url, browser):
     go(page, "Overview")
     assert params(page) == {"exchange": "okx"}
 
-    other = browser.new_context(viewport={"width": 1600, "height": 1000})  # another user's session
-    try:
-        theirs = other.new_page()
+    with new_page(browser) as theirs:  # another user's session
         theirs.goto(f"{server_url}/funding")
         theirs.locator(".js-plotly-plot").first.wait_for(timeout=90_000)
         settle(theirs)
         assert params(theirs)["unit"] == "8h"  # defaults: nothing of the first session leaks
-    finally:
-        other.close()

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.browser import grid_rows
+
 pytestmark = pytest.mark.e2e
 
 NUMBER = re.compile(r"^[+-]?\d{1,3}(,\d{3})*\.\d+%?$")
@@ -17,14 +19,7 @@ TABLE = '[data-testid="stDataFrame"]'
 
 def table_rows(page) -> dict[str, list[str]]:
     """Cell texts per asset from the grid's accessible table (glide draws the visible cells on a canvas)."""
-    page.wait_for_function(
-        "sel => document.querySelectorAll(sel + ' tbody tr[role=row]').length >= 3", arg=TABLE)
-    rows = page.locator(f"{TABLE} tbody tr[role=row]")
-    out = {}
-    for i in range(rows.count()):
-        cells = rows.nth(i).locator("td[role=gridcell]").all_inner_texts()
-        out[cells[0]] = cells
-    return out
+    return {cells[0]: cells for cells in grid_rows(page, TABLE, 3)}
 
 
 def header(page) -> list[str]:

@@ -6,19 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.e2e.browser import grid_rows, new_page
+
 pytestmark = pytest.mark.e2e
 
 STATS = '.st-key-pp_hist_table [data-testid="stDataFrame"]'
 NOW_TABLE = '.st-key-pp_now_table [data-testid="stDataFrame"]'
 CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot'
-
-
-def grid_rows(page, table: str, n: int) -> list[list[str]]:
-    """Cell texts of a dataframe's accessible grid (glide draws the visible cells on a canvas)."""
-    page.wait_for_function("([sel, n]) => document.querySelectorAll(sel + ' tbody tr[role=row]').length >= n",
-                           arg=[table, n])
-    rows = page.locator(f"{table} tbody tr[role=row]")
-    return [rows.nth(i).locator("td[role=gridcell]").all_inner_texts() for i in range(rows.count())]
 
 
 def header(page, table: str) -> list[str]:
@@ -96,15 +90,10 @@ def test_copied_link_reproduces_the_history_table(page, browser, server_url, scr
     link = page.url
     assert "as_of=" in link and "hb=ETH" in link
 
-    fresh = browser.new_context(viewport={"width": 1600, "height": 1000})
-    try:
-        other = fresh.new_page()
-        other.set_default_timeout(60_000)
+    with new_page(browser) as other:
         other.goto(link)
         after = grid_rows(other, STATS, len(before))
         assert header(other, STATS) == cols
         assert after == before  # the same perps, sources, points, stats and z-scores
         assert "res=1d" in other.url and f"as_of={as_of_text.replace(':', '%3A')}" in other.url
         screenshot(other, screenshots / "perp_premium_link.png")
-    finally:
-        fresh.close()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.browser import new_page
+
 pytestmark = pytest.mark.e2e
 
 CHART = ".js-plotly-plot"
@@ -80,10 +82,7 @@ def test_shared_link_opens_the_same_view_in_a_fresh_browser(browser, page, serve
     link = page.url
     assert "ann=compounded" in link and "px=last" in link
 
-    fresh = browser.new_context(viewport={"width": 1600, "height": 1000})
-    try:
-        other = fresh.new_page()
-        other.set_default_timeout(60_000)
+    with new_page(browser) as other:
         for _attempt in range(3):
             # Quotes are cached for 15 s and move with the (simulated) clock: load the link in the fresh
             # browser and reload it here at the same moment, so both read the same quotes.
@@ -103,5 +102,3 @@ def test_shared_link_opens_the_same_view_in_a_fresh_browser(browser, page, serve
         assert other.url == link  # the fresh page writes back exactly the link it was opened with
         assert other.locator(".cd-source-badge").is_visible()
         snapshot(other, screenshots / "term_structure_link.png")
-    finally:
-        fresh.close()
