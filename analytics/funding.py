@@ -73,18 +73,6 @@ def apy(rate: ArrayLike, interval_hours: ArrayLike) -> Result:
     return wrap(out, rate, interval_hours, name="apy")
 
 
-def is_elevated(rate: ArrayLike, interval_hours: ArrayLike, *, threshold_8h: float = ELEVATED_RATE_8H
-                ) -> bool | np.ndarray | pd.Series:
-    """True where ``|rate_8h| > threshold_8h`` (seeds' warning level, configurable). NaN is False."""
-    r8 = as_float(rate_8h(rate, interval_hours))
-    with np.errstate(invalid="ignore"):
-        out = np.isfinite(r8) & (np.abs(r8) > threshold_8h)
-    for x in (rate, interval_hours):
-        if isinstance(x, pd.Series):
-            return pd.Series(out, index=x.index, name="elevated")
-    return bool(out) if out.ndim == 0 else out
-
-
 def cumulative_funding(rates: ArrayLike, *, compounded: bool = False) -> Result:
     """Running cumulative funding over settled rates, in order.
 

@@ -34,11 +34,6 @@ def source_badge_text(source: str, scenario: str | None = None) -> str:
     return f"SOURCE: {source.upper()}"
 
 
-def source_badge_color(source: str) -> str:
-    """Streamlit badge colour name: orange for simulated (a warning), green for live."""
-    return {DEMO: "orange", LIVE: "green"}.get(source, "gray")
-
-
 def source_badge_html(source: str, scenario: str | None = None) -> str:
     """The source badge as a self-contained, escaped HTML span (inline styles, no external CSS)."""
     bg, fg, border = _COLORS.get(source, _COLORS["unknown"])

@@ -48,21 +48,8 @@ def fmt_pct(x: float | None, *, decimals: int = 2, signed: bool = False) -> str:
     return f"{_sign(v, signed)}{v:,.{decimals}f}%"
 
 
-def fmt_bp(x: float | None, *, decimals: int = 1, signed: bool = True) -> str:
-    """A fraction in basis points: 0.00123 -> "+12.3 bp"."""
-    if is_missing(x):
-        return MISSING
-    v = float(x) * 10_000.0  # type: ignore[arg-type]
-    return f"{_sign(v, signed)}{v:,.{decimals}f} bp"
-
-
 def fmt_apr(x: float | None, *, decimals: int = 2) -> str:
     """An annualized rate (fraction per year), signed: 0.1095 -> "+10.95%"."""
-    return fmt_pct(x, decimals=decimals, signed=True)
-
-
-def fmt_rate(x: float | None, *, decimals: int = 4) -> str:
-    """A funding rate per interval, signed, with enough digits: 0.0001 -> "+0.0100%"."""
     return fmt_pct(x, decimals=decimals, signed=True)
 
 

@@ -50,16 +50,6 @@ def test_nan_rate_and_impossible_rate():
     assert af.apy(-0.5, 8) == pytest.approx(-1.0)  # ... but -50 % a period compounds to ~ -100 %
 
 
-def test_elevated_threshold_in_8h_units():
-    assert not af.is_elevated(0.0001, 8)  # exactly the default: not above it
-    assert af.is_elevated(0.00011, 8)
-    assert af.is_elevated(0.00002, 1)  # 0.016 % per 8 h
-    assert af.is_elevated(-0.0002, 8)  # magnitude, either sign
-    assert not af.is_elevated(np.nan, 8)
-    flags = af.is_elevated(pd.Series([0.0, 0.001]), 8, threshold_8h=0.0005)
-    assert list(flags) == [False, True]
-
-
 # -- cumulative -------------------------------------------------------------------------------------------
 def test_cumulative_simple_and_compounded():
     r = pd.Series([0.01, -0.02, 0.03], index=pd.date_range("2026-01-01", periods=3, freq="8h", tz="UTC"))

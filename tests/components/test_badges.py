@@ -12,13 +12,11 @@ def test_demo_badge_says_simulated_and_scenario():
     html = badges.source_badge_html("demo", "squeeze")
     assert "SIMULATED DATA — scenario: squeeze" in html
     assert "cd-source-demo" in html
-    assert badges.source_badge_color("demo") == "orange"
 
 
 def test_live_badge():
     assert badges.source_badge_text("live") == "LIVE"
     assert ">LIVE</span>" in badges.source_badge_html("live")
-    assert badges.source_badge_color("live") == "green"
 
 
 def test_badge_html_is_escaped():

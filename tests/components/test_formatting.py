@@ -13,7 +13,7 @@ MISSING_VALUES = [None, float("nan"), np.nan, np.float64("nan"), float("inf"), p
 
 @pytest.mark.parametrize("value", MISSING_VALUES, ids=repr)
 def test_missing_renders_as_dash(value):
-    for f in (fmt.fmt_price, fmt.fmt_pct, fmt.fmt_bp, fmt.fmt_apr, fmt.fmt_rate, fmt.fmt_days, fmt.fmt_age):
+    for f in (fmt.fmt_price, fmt.fmt_pct, fmt.fmt_apr, fmt.fmt_days, fmt.fmt_age):
         assert f(value) == "—", f.__name__
     assert fmt.fmt_time(None) == "—" and fmt.fmt_date(pd.NaT) == "—"
 
@@ -32,11 +32,7 @@ def test_percent_bp_apr_rate():
     assert fmt.fmt_pct(-0.02586, decimals=1) == "-2.6%"
     assert fmt.fmt_pct(0.1, signed=True) == "+10.00%"
     assert fmt.fmt_pct(0.0) == "0.00%"
-    assert fmt.fmt_bp(0.00123) == "+12.3 bp"
-    assert fmt.fmt_bp(-0.0005, signed=True) == "-5.0 bp"
     assert fmt.fmt_apr(0.1095) == "+10.95%"
-    assert fmt.fmt_rate(0.0001) == "+0.0100%"
-    assert fmt.fmt_rate(-0.0000125) == "-0.0013%"
     assert fmt.fmt_days(91.04) == "91.0 d"
 
 
