@@ -19,6 +19,7 @@ from components.badges import (
     source_badge_html,
     venue_error_lines,
 )
+from components.formatting import MISSING
 from data_sources import DataSourceError, MarketData, get_market_data
 
 
@@ -86,3 +87,10 @@ def csv_download(label: str, frame: Any, name: str, *, key: str, where: Any = No
     target.download_button(label, lambda: frame.to_csv(index=False).encode("utf-8"),
                            file_name=f"carrydesk_{name}.csv", mime="text/csv", icon=":material/download:",
                            key=key, on_click="ignore")
+
+
+def table(data: Any, *, where: Any = None, **kwargs: Any) -> None:
+    """``st.dataframe`` as every Carry Desk table is drawn: full width, no index, a missing value as "—"
+    (the cell stays numeric, so the column still sorts)."""
+    target = where if where is not None else st
+    target.dataframe(data, hide_index=True, width="stretch", placeholder=MISSING, **kwargs)

@@ -22,7 +22,7 @@ from analytics import funding as af
 from analytics import funding_stats as fs
 from components import charts_funding as charts
 from components import ui
-from components.formatting import MISSING, fmt_age, fmt_apr, fmt_pct, fmt_time
+from components.formatting import fmt_age, fmt_apr, fmt_pct, fmt_time
 from components.ui_state import ViewState
 from components.urlparams import encode_float, encode_multi, format_as_of
 from data_sources import DataSourceError, FrameResult
@@ -300,8 +300,8 @@ now_table = pd.DataFrame({
     "Countdown": [countdown(s) for s in nowf["seconds_to_next"]],
     "Flag": nowf["flag"],
 })
-st.dataframe(now_table, hide_index=True, width="stretch", placeholder=MISSING, height=table_height(len(now_table)),
-             key="fund_now_table", column_config={
+ui.table(now_table, height=table_height(len(now_table)),
+         key="fund_now_table", column_config={
     "Rate": pct_col("Rate", 4, "Current rate per funding interval, as the exchange reports it."),
     "Interval": st.column_config.TextColumn("Interval", help="Funding interval; '(inferred)' where the exchange "
                                             "does not state it and it was inferred from settlement spacing."),
@@ -340,7 +340,7 @@ with right:
         "Window spread APR": pct(spread_win.set_index("base").reindex(spread_now["base"])["spread"]),
     })
     st.markdown("**Cross-exchange spread**")
-    st.dataframe(spread, hide_index=True, width="stretch", placeholder=MISSING, key="fund_spread", column_config={
+    ui.table(spread, key="fund_spread", column_config={
         "Highest APR": pct_col("Highest APR", 2), "Lowest APR": pct_col("Lowest APR", 2),
         "Spread APR": pct_col("Spread APR", 2, "Highest minus lowest current APR across exchanges."),
         "Window spread APR": pct_col("Window spread APR", 2, "Highest minus lowest time-weighted mean APR over "
@@ -371,9 +371,8 @@ summary_table = pd.DataFrame({
     "Long (%)": pct(summary["long_pnl"]), f"Long ({CURRENCY})": summary["long_amount"],
     "Short (%)": pct(summary["short_pnl"]), f"Short ({CURRENCY})": summary["short_amount"],
 })
-st.dataframe(summary_table, hide_index=True, width="stretch",
-             placeholder=MISSING, height=table_height(len(summary_table)),
-             key="fund_cum_table", column_config={
+ui.table(summary_table, height=table_height(len(summary_table)),
+         key="fund_cum_table", column_config={
     "Long (%)": pct_col("Long (%)", 3, signed=True), "Short (%)": pct_col("Short (%)", 3, signed=True),
     f"Long ({CURRENCY})": st.column_config.NumberColumn(format="%+,.2f"),
     f"Short ({CURRENCY})": st.column_config.NumberColumn(format="%+,.2f"),
@@ -426,8 +425,8 @@ stats_config.update({
     "Realized APY": pct_col("Realized APY", 2, "∏(1 + rate) annualized over the hours covered."),
     "Last flip": st.column_config.DatetimeColumn("Last flip (UTC)", format="YYYY-MM-DD HH:mm"),
 })
-st.dataframe(stats_table, hide_index=True, width="stretch", placeholder=MISSING, height=table_height(len(stats_table)),
-             key="fund_stats", column_config=stats_config)
+ui.table(stats_table, height=table_height(len(stats_table)),
+         key="fund_stats", column_config=stats_config)
 st.caption(f"Window: {window_text}. Periods vs expected shows gaps in an exchange's history.")
 ui.csv_download("Statistics CSV", stats_table, "funding_stats", key="fund_stats_csv")
 

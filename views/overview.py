@@ -11,7 +11,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from components import tables, ui
-from components.formatting import MISSING, fmt_apr, fmt_pct, fmt_price, is_missing
+from components.formatting import fmt_apr, fmt_pct, fmt_price, is_missing
 from components.ui_state import ViewState
 from data_sources import DataSourceError, FrameResult
 
@@ -115,9 +115,8 @@ column_config = {names["asset"]: st.column_config.TextColumn(pinned=True)}
 for col, text in help_texts.items():
     align = "right" if col in tables.OVERVIEW_NUMERIC_DISPLAY else None
     column_config[names[col]] = st.column_config.TextColumn(help=text, alignment=align)
-st.dataframe(tables.overview_display(frame), hide_index=True, width="stretch",
-             placeholder=MISSING, key="overview_table",
-             column_config=column_config)
+ui.table(tables.overview_display(frame), key="overview_table",
+         column_config=column_config)
 st.caption(
     f"Premium, funding and basis from: **{venue_text}**. "
     "Premium = (mark − index) / index of each venue's primary perp (USDT-margined where listed). "

@@ -20,7 +20,6 @@ from analytics import premium as ap
 from components import charts_premium as charts
 from components import ui
 from components import urlparams as up
-from components.formatting import MISSING
 from components.ui_state import ViewState
 from data_sources import DataSourceError, FrameResult, UnsupportedError
 
@@ -146,8 +145,7 @@ else:
     })
     pct = st.column_config.NumberColumn(format="%+.4f%%")
     price_col = st.column_config.NumberColumn(format="%,.2f")
-    st.container(key="pp_now_table").dataframe(now_table, hide_index=True, width="stretch",
-                                               placeholder=MISSING, column_config={
+    ui.table(now_table, where=st.container(key="pp_now_table"), column_config={
         "Mark": price_col, "Last": price_col, "Index": price_col,
         f"{px.capitalize()} − index": st.column_config.NumberColumn(format="%+,.2f", help="Quote currency."),
         "Premium (mark) %": pct, "Premium (last) %": pct,
@@ -268,8 +266,7 @@ else:
     stats = pd.DataFrame(rows)
     pct = st.column_config.NumberColumn(format="%+.4f%%")
     when = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")
-    st.container(key="pp_hist_table").dataframe(stats, hide_index=True, width="stretch",
-                                                placeholder=MISSING, column_config={
+    ui.table(stats, where=st.container(key="pp_hist_table"), column_config={
         "Source": st.column_config.TextColumn(help="Where the history comes from (see below)."),
         "Points": st.column_config.NumberColumn(width="small"),
         "From (UTC)": when, "To (UTC)": when,
@@ -372,8 +369,7 @@ else:
         "Reading": pvq["reading"],
     })
     pct = st.column_config.NumberColumn(format="%+.4f%%")
-    st.container(key="pp_pvq_table").dataframe(pvq_table, hide_index=True, width="stretch",
-                                               placeholder=MISSING, column_config={
+    ui.table(pvq_table, where=st.container(key="pp_pvq_table"), column_config={
         f"Perp premium ({px}) %": pct, "Quarterly basis %": pct,
         "Quarterly ann. %": st.column_config.NumberColumn(format="%+.2f%%", help="Annualized: simple, ACT/365."),
         "Divergence": st.column_config.CheckboxColumn(help="The extreme-divergence rule below holds."),

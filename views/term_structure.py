@@ -17,7 +17,7 @@ from analytics import term_structure as ts
 from components import charts_term as ct
 from components import ui
 from components import urlparams as up
-from components.formatting import MISSING, fmt_apr, fmt_days, fmt_pct, fmt_time
+from components.formatting import fmt_apr, fmt_days, fmt_pct, fmt_time
 from components.ui_state import ViewState
 from data_sources import DataSourceError, FrameResult, MarketData
 
@@ -193,7 +193,7 @@ cm_view = pd.DataFrame({  # percent columns in percent units, so every figure sh
     "To (d)": cm["longest_days"],
     "Contracts": cm["contracts"],
 })
-st.dataframe(cm_view, hide_index=True, width="stretch", placeholder=MISSING, key="ts_cm_table", column_config={
+ui.table(cm_view, key="ts_cm_table", column_config={
     **{f"{t}-day %": st.column_config.NumberColumn(format="%.2f%%", help=f"{ann_text}, interpolated at {t} days")
        for t in ts.CM_TENORS},
     "From (d)": st.column_config.NumberColumn(format="%.1f", help="Shortest contract used (> 3 days out)"),
@@ -225,8 +225,7 @@ contracts_view = pd.DataFrame({
     "Near expiry": table["near_expiry"],
     "Quote time": table["ts"],
 })
-st.dataframe(contracts_view, hide_index=True, width="stretch",
-             placeholder=MISSING, height="content", key="ts_table", column_config={
+ui.table(contracts_view, height="content", key="ts_table", column_config={
     "Contract": st.column_config.TextColumn(pinned=True),
     "Expiry": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC"),
     "Days": st.column_config.NumberColumn(format="%.2f", help="(expiry − quote time) / 1 day"),
