@@ -40,6 +40,10 @@ DAY_MS = 86_400_000
 HOURS_PER_YEAR = 24 * 365
 ORIGIN_MS = 1_546_560_000_000  # 2019-01-04T00:00Z, a Friday: start of all simulated history
 BLOCK_HOURS = 4096
+HIP3_LISTED_MS = 1_760_313_600_000  # 2025-10-13T00:00Z: Hyperliquid's HIP-3 dexes went live about then
+# The proxies' correlation regimes start their cycle here (and repeat before and after), so the short HIP-3
+# history opens with a settled regime and the demo's recent past holds decoupling spells to detect.
+REGIME_ANCHOR_MS = HIP3_LISTED_MS
 SETTLE_HOUR_UTC = 8  # dated futures expire at 08:00 UTC on all four exchanges
 
 # Binance-style funding clamp (8h-equivalent units).
@@ -52,24 +56,27 @@ class AssetSpec:
     level: float  # long-run price level the OU log price reverts to
     vol_annual: float  # annualized volatility of log returns
     corr_btc: float  # correlation of hourly returns with BTC (ignored for regime-switching proxies)
-    regimes: tuple[float, ...] = ()  # proxies: correlation with BTC per 45-day regime, cycled
-    session_only: bool = False  # equity proxy: returns only in the weekday session
+    # proxies: (days, correlation with BTC) per regime, cycled from REGIME_ANCHOR_MS both ways
+    # (see ``SimMarket.regimes``)
+    regimes: tuple[tuple[int, float], ...] = ()
+    # equity proxy: the trading calendar (``data_sources.calendars``) outside whose sessions it gets no news
+    calendar: str | None = None
 
 
 ASSETS: dict[str, AssetSpec] = {
     "BTC": AssetSpec(level=92_000.0, vol_annual=0.50, corr_btc=1.0),
     "ETH": AssetSpec(level=3_300.0, vol_annual=0.65, corr_btc=0.82),
     "SOL": AssetSpec(level=175.0, vol_annual=0.85, corr_btc=0.72),
-    "GOLD": AssetSpec(level=2_650.0, vol_annual=0.15, corr_btc=0.0, regimes=(0.1, 0.45, -0.2, 0.0, 0.3)),
-    "NDX": AssetSpec(
-        level=21_000.0,
-        vol_annual=0.22,
-        corr_btc=0.0,
-        regimes=(0.5, 0.8, 0.2, -0.1, 0.6),
-        session_only=True,
-    ),
+    # Gold: weakly positive most of the time, with a flight-to-safety (negative) and a risk-on (high) spell.
+    "GOLD": AssetSpec(level=2_650.0, vol_annual=0.15, corr_btc=0.0,
+                      regimes=((200, 0.30), (40, -0.45), (120, 0.30), (35, 0.70))),
+    # Nasdaq-100: high positive most of the time, with an inverse and a decoupled (near zero) spell.
+    "NDX": AssetSpec(level=21_000.0, vol_annual=0.22, corr_btc=0.0,
+                     regimes=((150, 0.75), (40, -0.35), (150, 0.70), (40, 0.0)),
+                     calendar="XNYS"),
 }
-NDX_SESSION_UTC = (14, 21)  # hours [start, end) on weekdays when the Nasdaq proxy moves
+# The off-hours premium of a 24/7 perp on a closed index: its own noise, no index information.
+PROXY_PREMIUM_NOISE = {"session": 0.0002, "closed": 0.0010}
 
 
 @dataclass(frozen=True)
@@ -141,6 +148,7 @@ class _PerpDef:
     linear: bool
     contract_size: float
     funding_hours: int
+    listed_ms: int = ORIGIN_MS
 
 
 @dataclass(frozen=True)
@@ -224,6 +232,18 @@ CATALOG: dict[str, VenueCatalog] = {
         ),
         index_bias=0.00005,
     ),
+    # Hyperliquid: USDC-margined perps funding hourly; the HIP-3 dex "xyz" lists equity-index and metal perps
+    # (trade.xyz), live since October 2025 -- a short history, as on the real venue.
+    "hyperliquid": VenueCatalog(
+        perps=(
+            _PerpDef("BTC", "USDC", "USDC", True, 1.0, 1),
+            _PerpDef("ETH", "USDC", "USDC", True, 1.0, 1),
+            _PerpDef("SOL", "USDC", "USDC", True, 1.0, 1),
+            _PerpDef("XYZ-XYZ100", "USDC", "USDC", True, 1.0, 1, listed_ms=HIP3_LISTED_MS),
+            _PerpDef("XYZ-GOLD", "USDC", "USDC", True, 1.0, 1, listed_ms=HIP3_LISTED_MS),
+        ),
+        index_bias=0.00003,
+    ),
     "deribit": VenueCatalog(
         perps=(
             _PerpDef("BTC", "USD", "BTC", False, 10.0, 1),
@@ -237,7 +257,8 @@ CATALOG: dict[str, VenueCatalog] = {
     ),
 }
 
-PROXY_ASSETS = {"PAXG": "GOLD"}  # spot symbols that track a non-crypto asset
+# Bases that track a non-crypto asset: Binance's PAXG spot, Hyperliquid's HIP-3 perps (dex "xyz").
+PROXY_ASSETS = {"PAXG": "GOLD", "XYZ-XYZ100": "NDX", "XYZ-GOLD": "GOLD"}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -434,35 +455,35 @@ class SimMarket:
         ramp = self._ramp(hours)
         out: dict[str, np.ndarray] = {}
         z_btc = self._shocks("ret:BTC", n_blocks)
-        hour_of_day = (hours % 24).astype(np.int64)
-        weekday = ((hours // 24 + 4) % 7).astype(np.int64)  # ORIGIN is a Friday (weekday 4)
-        regime_idx = (hours // (45 * 24)).astype(np.int64)
         for asset, spec in ASSETS.items():
             sigma = spec.vol_annual / math.sqrt(HOURS_PER_YEAR)
             own = self._shocks(f"ret:{asset}", n_blocks)
-            if spec.regimes:
-                rho = np.asarray(spec.regimes)[regime_idx % len(spec.regimes)]
-            else:
-                rho = np.full(n, spec.corr_btc)
+            rho = self._regime_rho(spec, n) if spec.regimes else np.full(n, spec.corr_btc)
             z = z_btc if asset == "BTC" else rho * z_btc + np.sqrt(1.0 - rho * rho) * own
-            if spec.session_only:
-                open_ = (weekday < 5) & (hour_of_day >= NDX_SESSION_UTC[0]) & (hour_of_day < NDX_SESSION_UTC[1])
-                session_len = NDX_SESSION_UTC[1] - NDX_SESSION_UTC[0]
-                # scale so the annual volatility holds although only session hours move
-                z = np.where(open_, z * math.sqrt(24 * 7 / (session_len * 5)), 0.0)
-            if spec.session_only:
-                # the clock of a closed market stops: mean reversion runs in session hours only
-                sess = np.flatnonzero(open_)
-                x_sess = _ar1(sigma * z[sess], _phi(240 * (session_len * 5 / 7)))
-                pos = np.cumsum(open_) - 1
-                logp = np.where(pos >= 0, x_sess[np.maximum(pos, 0)], 0.0)
-            else:
-                logp = _ar1(sigma * z, _phi(24 * 240))
+            logp = _ar1(sigma * z, _phi(24 * 240))
+            if spec.calendar is not None:
+                # The cash index prints only in session: outside it the news accumulates in `logp` and is
+                # released at the next open (the gap), so close-to-close returns carry all of it.
+                from data_sources.calendars import open_mask
+
+                is_open = open_mask(spec.calendar, ORIGIN_MS + np.arange(n, dtype=np.int64) * HOUR_MS)
+                out[f"open:{asset}"] = is_open.astype(np.float64)
+                last_open = np.maximum.accumulate(np.where(is_open, np.arange(n), 0))
+                logp = logp[last_open]
             if asset in ("BTC", "ETH", "SOL"):
                 logp = logp + self.spec.index_shock * ramp * (1.0 if asset == "BTC" else 1.15)
             out[f"logidx:{asset}"] = math.log(spec.level) + logp
         for venue, cat in CATALOG.items():
             for base in sorted({p.base for p in cat.perps} | {f.base for f in cat.futures}):
+                proxy = PROXY_ASSETS.get(base)
+                if proxy is not None:  # a perp on gold or an equity index: its own noise, no crypto scenario
+                    phi = _phi(6)
+                    noise = _ar1(self._shocks(f"prem:{venue}:{base}", n_blocks), phi) * math.sqrt(1 - phi * phi)
+                    is_open = out.get(f"open:{proxy}")
+                    amp = (np.full(n, PROXY_PREMIUM_NOISE["session"]) if is_open is None else
+                           np.where(is_open > 0, PROXY_PREMIUM_NOISE["session"], PROXY_PREMIUM_NOISE["closed"]))
+                    out[f"prem:{venue}:{base}"] = BASE_PREMIUM * 0.5 + amp * noise
+                    continue
                 prem = _ar1(0.00012 * self._shocks(f"prem:{venue}:{base}", n_blocks), _phi(10))
                 level = BASE_PREMIUM + (self.spec.premium - BASE_PREMIUM) * ramp
                 scale = 1.0 + 1.5 * ramp * (abs(self.spec.premium) > 0.001)
@@ -472,6 +493,34 @@ class SimMarket:
                 out[f"fwig:{venue}:{base}"] = _ar1(
                     0.00004 * self._shocks(f"fwig:{venue}:{base}", n_blocks), _phi(6)
                 )
+        return out
+
+    @staticmethod
+    def _regime_rho(spec: AssetSpec, n_hours: int) -> np.ndarray:
+        """Correlation with BTC at each hourly knot from ORIGIN_MS: the regimes cycled from the anchor."""
+        lengths = np.asarray([d * 24 for d, _ in spec.regimes], dtype=np.int64)
+        rhos = np.asarray([r for _, r in spec.regimes], dtype=np.float64)
+        edges = np.cumsum(lengths)
+        anchor_h = (REGIME_ANCHOR_MS - ORIGIN_MS) // HOUR_MS
+        phase = (np.arange(n_hours, dtype=np.int64) - anchor_h) % int(edges[-1])
+        return rhos[np.searchsorted(edges, phase, side="right")]
+
+    def regimes(self, asset: str, start_ms: int = ORIGIN_MS, end_ms: int | None = None) -> list[tuple[int, float]]:
+        """The correlation regimes of proxy ``asset`` with BTC: ``(start_ms, rho)`` of each regime that is in
+        force at some time in [start_ms, end_ms] (default: up to now), ascending. The first may have started
+        before ``start_ms``. These are the dates a decoupling detector should find."""
+        spec = ASSETS[asset]
+        if not spec.regimes:
+            return []
+        end = self.now_ms() if end_ms is None else end_ms
+        out: list[tuple[int, float]] = []
+        cycle = sum(d for d, _ in spec.regimes) * DAY_MS
+        t = REGIME_ANCHOR_MS - -(-(REGIME_ANCHOR_MS - ORIGIN_MS) // cycle) * cycle  # a cycle start <= ORIGIN
+        while t <= end:
+            for days, rho in spec.regimes:
+                if t + days * DAY_MS > start_ms and t <= end:
+                    out.append((t, float(rho)))
+                t += days * DAY_MS
         return out
 
     def _knots(self, key: str, t_max_ms: int) -> np.ndarray:
@@ -500,7 +549,7 @@ class SimMarket:
         """The 'true' index of ``asset`` (BTC, ETH, SOL, GOLD, NDX) in USD."""
         spec = ASSETS[asset]
         # a closed market has no ticks: the session-only proxy moves only between its hourly knots
-        wig = 0.0 if spec.session_only else 0.5 * spec.vol_annual / math.sqrt(HOURS_PER_YEAR)
+        wig = 0.0 if spec.calendar is not None else 0.5 * spec.vol_annual / math.sqrt(HOURS_PER_YEAR)
         return np.exp(self._interp(f"logidx:{asset}", t_ms, wiggle=wig))
 
     def index(self, venue: str, base: str, t_ms: np.ndarray) -> np.ndarray:
@@ -685,9 +734,11 @@ class SimMarket:
         for base, quote in cat.spots:
             out.append(SimInstrument(venue, base, quote, None, "spot", True, 1.0))
         for p in cat.perps:
+            if p.listed_ms > t:
+                continue
             out.append(
                 SimInstrument(venue, p.base, p.quote, p.settle, "perp", p.linear, p.contract_size,
-                              funding_hours=p.funding_hours)
+                              funding_hours=p.funding_hours, listed_ms=p.listed_ms)
             )
         for f in cat.futures:
             slots = venue_expiries(f, t)
