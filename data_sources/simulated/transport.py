@@ -165,7 +165,8 @@ class RequestLog:
 
     def record(self, req: SimRequest) -> None:
         with self._lock:
-            self._rows.append(LoggedRequest(req.venue, req.method, req.path, dict(req.query), time.monotonic()))
+            self._rows.append(LoggedRequest(req.venue, req.method, req.path, dict(req.query), time.monotonic(),
+                                            req.body))
 
     def rows(self, venue: str | None = None, path: str | None = None) -> list[LoggedRequest]:
         with self._lock:
@@ -174,6 +175,7 @@ class RequestLog:
             r
             for r in rows
             if (venue is None or r.venue == venue) and (path is None or fnmatch.fnmatchcase(r.path, path))
+    body: str | None = None  # POST APIs (Hyperliquid's /info) put the whole question in the body
         ]
 
     def count(self, venue: str | None = None, path: str | None = None) -> int:
@@ -250,9 +252,9 @@ class SimTransport(BaseAdapter):
     def _to_response(request: requests.PreparedRequest, resp: SimResponse) -> requests.Response:
         out = requests.Response()
         out.status_code = resp.status
-        out.reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 418: "I'm a teapot",
-                      429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
-                      503: "Service Unavailable"}.get(resp.status, "")
+        out.reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+                      418: "I'm a teapot", 422: "Unprocessable Entity", 429: "Too Many Requests",
+                      500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}.get(resp.status, "")
         headers = {"Content-Type": "application/json"}
         headers.update(resp.headers)
         out.headers = CaseInsensitiveDict(headers)

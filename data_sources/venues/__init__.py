@@ -67,6 +67,15 @@ VENUES: dict[str, VenueSpec] = {
             market_types=("future", "swap"),
             kinds=("perp", "future"),
         ),
+        VenueSpec(
+            id="hyperliquid",
+            label="Hyperliquid",
+            family="hyperliquid",
+            ccxt_class="hyperliquid",
+            # main-dex perps and HIP-3 dexes; which dexes: the family's CCXT_OPTIONS (hip3.dexes)
+            market_types=("swap", "hip3"),
+            kinds=("perp",),
+        ),
     )
 }
 

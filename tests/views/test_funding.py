@@ -45,7 +45,7 @@ def test_renders_in_every_scenario_with_its_flags(demo_env, scenario):
     assert len(at.get("plotly_chart")) == 4  # history, cumulative, current and history heatmaps
     now = table_with(at, "Countdown")
     assert set(now["Symbol"]) == {"BTC", "ETH", "SOL"}
-    assert len(now) == 14  # 5 exchanges x 3 symbols, Deribit lists no SOL perp
+    assert len(now) == 17  # 6 exchanges x 3 symbols, Deribit lists no SOL perp
     assert any("Not listed: SOL on Deribit" in c.value for c in at.caption)
     warnings = texts(at.warning)
     per_8h = now.set_index(["Symbol", "Exchange"])["Per 8h"]  # % per 8h

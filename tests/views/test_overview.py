@@ -50,7 +50,7 @@ def test_overview_shows_three_assets_with_numbers_and_the_simulated_badge(demo_e
     assert df.loc[["BTC", "ETH"], "Quarterly basis (ann.)"].str.fullmatch(NUMBER).all()
     assert df.loc["SOL", "Quarterly basis (ann.)"] == "—"  # no SOL dated futures are listed
     assert df["Price source"].str.fullmatch(r"index, mean of \d venues").all()  # Deribit lists no SOL perp
-    assert df.loc["BTC", "Price source"] == "index, mean of 5 venues"
+    assert df.loc["BTC", "Price source"] == "index, mean of 6 venues"  # Hyperliquid's oracle price included
     assert df["Data"].str.fullmatch(r"simulated · \d+ s").all()
     assert not at.error
     assert [m.label for m in at.metric] == ["BTC", "ETH", "SOL"]

@@ -92,7 +92,9 @@ def test_renders_in_every_scenario(demo_env, scenario):
     assert stats.loc["Deribit", "Source"] == DERIBIT_NOTE and stats.loc["Deribit", "Points"] == 0
     assert stats.loc["OKX", "Source"] == "mark − index klines"  # OKX has mark and index candles only
     assert stats.loc["Binance USDⓈ-M", "Source"] == ap.SOURCE_PREMIUM_INDEX
-    assert (stats.drop(index="Deribit")["Points"] == 168).all()  # 7 days of hourly candles
+    # 7 days of hourly candles; Hyperliquid's come from settled hourly premiums, so the forming hour is absent
+    points = stats.drop(index="Deribit")["Points"]
+    assert (points.drop(index="Hyperliquid") == 168).all() and points["Hyperliquid"] == 167
     premium = now["Premium (mark) %"]
     if scenario == "crash":  # perps at a discount everywhere
         assert (premium < 0).all(), now
@@ -106,7 +108,10 @@ def test_renders_in_every_scenario(demo_env, scenario):
         assert (premium.abs() < 0.5).all()  # calm: well within half a percent
     assert any("Rule." in c.value and "seed 001, section 4.1" in c.value for c in at.caption)
     assert any(f"Deribit · BTC/USD:BTC: {DERIBIT_NOTE}" in c.value for c in at.caption)
-    assert len(pvq_table(at)) == 10  # BTC and ETH perps on five exchanges, each beside its quarterly
+    pvq = pvq_table(at)
+    assert len(pvq) == 12  # BTC and ETH perps on six exchanges, each beside its quarterly where listed
+    assert (pvq.loc[pvq["Exchange"] == "Hyperliquid", "Reading"] == "no quarterly basis").all()  # perps only
+    assert pvq.loc[pvq["Exchange"] != "Hyperliquid", "Reading"].ne("no quarterly basis").all()
 
 
 # -- numbers: the simulated market pushed through DOMAIN.md's formulas -----------------------------------
