@@ -2,8 +2,8 @@
 
 ``check`` loads every venue's markets and reports, per venue: reachable or not, latency, number of
 markets, the error if any. ``snapshot`` writes the facade's frames as CSV files (one per frame, header
-row), optionally pinned to ``--as-of`` (history windows end there; in demo mode the whole simulated market
-is read at that time).
+row; the gold and Nasdaq-100 proxies' daily candles included), optionally pinned to ``--as-of`` (history
+windows end there; in demo mode the whole simulated market is read at that time).
 """
 
 from __future__ import annotations
@@ -123,6 +123,16 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
                 continue
             _write(res.frame, out / f"{what}_{row.venue}_{_safe(row.symbol)}.csv")
             written += 1
+    # the correlation page's gold and Nasdaq-100 proxies: their daily closes over the same window
+    for key, proxy in md.proxies.items():
+        try:
+            res = md.proxy_candles(key, "1d", start, until)
+        except DataSourceError as e:
+            failures += 1
+            print(f"skipped proxy {key} ({proxy.symbol} on {proxy.venue}): {_short(e)}", file=sys.stderr)
+            continue
+        _write(res.frame, out / f"proxy_{key}_1d_{proxy.venue}_{_safe(proxy.symbol)}.csv")
+        written += 1
     md.close()
     print(f"{written} files written to {out}" + (f", {failures} skipped" if failures else ""))
     return 0

@@ -18,13 +18,14 @@ from typing import Any, TypeAlias
 
 import pandas as pd
 
-from data_sources import frames
+from data_sources import calendars, frames, margin
 from data_sources.cache import Cached, DataCache, ttl_until
 from data_sources.clients import ClientPool
-from data_sources.config import Settings
-from data_sources.errors import DataSourceError, EmptyResultError, InvalidQueryError
+from data_sources.config import Proxy, Settings
+from data_sources.errors import DataSourceError, EmptyResultError, InvalidQueryError, UnsupportedError
 from data_sources.simulated.market import SCENARIOS, SimMarket
 from data_sources.venues import DERIVATIVE_VENUES, VENUES, Contract, family_of
+from data_sources.venues.base import MarginTier
 
 HOUR_MS = 3_600_000
 # Venues publish a settled funding rate up to a minute or two after the hour: an open-ended history
@@ -36,6 +37,9 @@ CANDLE_GRACE_MS = 60_000
 CANDLE_GRACE_TTL_S = 30.0
 DAY_MS = 86_400_000
 MAX_HISTORY_DAYS = 366
+# Candles may reach further back (the correlation page's 1-year band of a 90-observation correlation over a
+# 1-year lookback needs about 2.5 years of daily closes); the candle count cap below still applies.
+MAX_CANDLE_HISTORY_DAYS = 5 * 366
 TIMEFRAMES_MS: dict[str, int] = {
     "1m": 60_000,
     "5m": 300_000,
@@ -183,7 +187,8 @@ class MarketData:
             raise InvalidQueryError(f"not a valid base asset: {base!r}")
         return base.strip().upper()
 
-    def _window(self, start: TimeLike, until: TimeLike | None) -> tuple[int, int, bool]:
+    def _window(self, start: TimeLike, until: TimeLike | None, *,
+                max_days: int = MAX_HISTORY_DAYS) -> tuple[int, int, bool]:
         """(start_ms, end_ms, open_ended): ``until`` defaults to now and is capped at now."""
         now = self.now_ms()
         start_ms = to_ms(start, name="start")
@@ -191,8 +196,8 @@ class MarketData:
         end_ms = now if until is None else min(to_ms(until, name="until"), now)
         if start_ms >= end_ms:
             raise InvalidQueryError("the window is empty: start must be before until (and before now)")
-        if end_ms - start_ms > MAX_HISTORY_DAYS * DAY_MS:
-            raise InvalidQueryError(f"the window is longer than {MAX_HISTORY_DAYS} days")
+        if end_ms - start_ms > max_days * DAY_MS:
+            raise InvalidQueryError(f"the window is longer than {max_days} days")
         return start_ms, end_ms, open_ended
 
     # -- fan-out -------------------------------------------------------------------------------------------
@@ -383,6 +388,59 @@ class MarketData:
             raise InvalidQueryError(f"{symbol!r} on {venue} is a {market.get('type')}, not a perpetual",
                                     venue=venue)
 
+    # -- proxies and trading calendars ---------------------------------------------------------------------
+    @property
+    def proxies(self) -> dict[str, Proxy]:
+        """The configured gold and Nasdaq-100 proxies (``data_sources.config``), by key."""
+        return dict(self.settings.proxies)
+
+    def proxy_candles(self, key: str, timeframe: str = "1d", start: TimeLike | None = None,
+                      until: TimeLike | None = None) -> FrameResult:
+        """Last-price candles of proxy ``key`` (``gold`` | ``nasdaq``): ``ohlcv`` of its (venue, symbol).
+
+        A proxy listed after ``start`` answers from its first candle on: its history is never padded. The
+        frame's attrs carry the proxy (``proxy``, ``label``).
+        """
+        proxy = self.settings.proxies.get(key)
+        if proxy is None:
+            raise InvalidQueryError(f"unknown proxy {key!r}; configured: {sorted(self.settings.proxies)}")
+        res = self.ohlcv(proxy.venue, proxy.symbol, timeframe, start=start, until=until, price="last")
+        res.frame.attrs.update({"proxy": key, "label": proxy.label})
+        return res
+
+    def asset_candles(self, base: str, timeframe: str = "1d", start: TimeLike | None = None,
+                      until: TimeLike | None = None) -> FrameResult:
+        """Last-price candles of crypto asset ``base`` from the most representative market that lists it.
+
+        Binance spot ``BASE/USDT`` where listed (the deepest spot market, history since 2019); else the first
+        derivative venue (sidebar order) with a linear USDT or USDC perp of it. The frame's attrs name the
+        market used (``venue``, ``symbol``).
+        """
+        base = self._check_base(base)
+        candidates = [(SPOT_VENUE, f"{base}/USDT")]
+        for venue in self.venues:
+            candidates += [(venue, f"{base}/{q}:{q}") for q in ("USDT", "USDC")]
+        for venue, symbol in candidates:
+            try:
+                listed = symbol in (self.pool.markets(venue).markets or {})
+            except DataSourceError:
+                continue  # a venue that does not answer cannot be the source; the next one may
+            if listed:
+                return self.ohlcv(venue, symbol, timeframe, start=start, until=until, price="last")
+        raise InvalidQueryError(f"{base} is not listed on Binance spot nor as a linear perp on "
+                                f"{', '.join(self.venue_label(v) for v in self.venues)}")
+
+    @staticmethod
+    def trading_sessions(calendar: str = "XNYS", start: TimeLike | None = None,
+                         until: TimeLike | None = None) -> pd.DataFrame:
+        """Sessions (``session``, ``open``, ``close``, UTC) of a market calendar whose close is in [start, until].
+
+        From the ``exchange_calendars`` library (holidays and early closes included); no request is made.
+        """
+        lo = None if start is None else pd.Timestamp(to_ms(start, name="start"), unit="ms", tz="UTC")
+        hi = None if until is None else pd.Timestamp(to_ms(until, name="until"), unit="ms", tz="UTC")
+        return calendars.sessions(calendar, lo, hi)
+
     # -- OHLCV ---------------------------------------------------------------------------------------------
     def ohlcv(
         self,
@@ -398,7 +456,8 @@ class MarketData:
         ``price``: last | mark | index | premium_index (the premium as a fraction, where the venue has it;
         else ``UnsupportedError``). The candle still forming at ``until`` = now is included.
         """
-        if venue not in VENUES or venue not in (*self.venues, SPOT_VENUE):
+        proxy_venues = tuple(p.venue for p in self.settings.proxies.values())
+        if venue not in VENUES or venue not in (*self.venues, SPOT_VENUE, *proxy_venues):
             raise InvalidQueryError(f"unknown exchange {venue!r}")
         if timeframe not in TIMEFRAMES_MS:
             raise InvalidQueryError(f"timeframe must be one of {list(TIMEFRAMES_MS)}, not {timeframe!r}")
@@ -407,7 +466,7 @@ class MarketData:
         tf_ms = TIMEFRAMES_MS[timeframe]
         if start is None:
             start = self.now_ms() - 500 * tf_ms
-        start_ms, end_ms, open_ended = self._window(start, until)
+        start_ms, end_ms, open_ended = self._window(start, until, max_days=MAX_CANDLE_HISTORY_DAYS)
         if (end_ms - start_ms) // tf_ms > 20_000:
             raise InvalidQueryError("too many candles: choose a larger timeframe or a shorter window")
         key_start = start_ms // tf_ms * tf_ms
@@ -456,6 +515,91 @@ class MarketData:
         frame = frame[(frame["ts"] >= lo) & (frame["ts"] <= pd.Timestamp(end_ms, unit="ms", tz="UTC"))]
         frame = frame.reset_index(drop=True)
         frame.attrs.update({"venue": venue, "symbol": symbol, "price": price, "timeframe": timeframe})
+        return self._result(frame, errors, stale, fetched)
+
+    # -- instruments and margin tiers (hedge calculator) ----------------------------------------------------
+    def instruments(self, base: str, venues: Sequence[str] | None = None) -> FrameResult:
+        """Every perp and unexpired dated future of ``base`` per venue, with what sizing and margining need.
+
+        Columns: ``frames.INSTRUMENT_COLUMNS``. Read off the loaded markets (no request beyond the markets'
+        own load) and cached like them: ``contract_size`` base units (linear) or USD (inverse) per contract;
+        ``amount_step``/``min_amount`` in contracts (ccxt's amounts converted where they are not contracts:
+        Deribit); ``max_leverage`` from the listing, else tier 1 of the contract's tier table (Binance, whose
+        listing has none: config), else NaN; ``taker``/``maker`` fractions from ccxt's market (``fee_source``).
+        """
+        base = self._check_base(base)
+        chosen = self._check_venues(venues)
+
+        def fetch(venue: str) -> pd.DataFrame:
+            def specs(ex: Any) -> pd.DataFrame:
+                per_contract = getattr(family_of(VENUES[venue]), "amount_per_contract", None)
+                out = []
+                for c in self._derivatives(ex, venue, base):
+                    market = ex.markets[c.symbol]
+                    out.append(margin.instrument_spec(
+                        c, market, precision_mode=int(ex.precisionMode),
+                        amount_per_contract=per_contract(market) if per_contract is not None else 1.0,
+                        table=self._table_tiers(venue, market)))
+                return frames.instruments_frame(out)
+
+            return self.pool.call(venue, specs)
+
+        parts, errors, stale, fetched = self._fan_out(chosen, lambda v: self.cache.get_or_fetch(
+            "markets", ("instruments", v, base), lambda: fetch(v)))
+        frame = frames.concat_frames(parts, frames.INSTRUMENT_COLUMNS, ["venue"])
+        frame.attrs["base"] = base
+        return self._result(frame, errors, stale, fetched)
+
+    def _table_tiers(self, venue: str, market: dict[str, Any]) -> list[MarginTier] | None:
+        """The contract's tiers that need no request: the user's table, else the built-in table or rule."""
+        override = self.settings.margin_tiers.get(f"{venue}:{market['symbol']}")
+        return override.tiers(market) if override is not None else margin.rule_tiers(venue, market)
+
+    def margin_tiers(self, venue: str, symbol: str) -> FrameResult:
+        """The maintenance-margin tiers of one perp or dated future. Columns: ``frames.TIER_COLUMNS``.
+
+        Per venue: OKX ``GET /api/v5/public/position-tiers`` (isolated; contract counts converted with
+        ``ctVal``), Bybit ``GET /v5/market/risk-limit`` (``mmDeduction`` as ``cum``), Binance a dated default
+        table from config (its tier endpoint needs an API key), Deribit and Hyperliquid their documented
+        rules; a ``[margin_tiers."venue:symbol"]`` table in the user's config replaces any of them. The
+        frame's attrs carry ``venue``, ``symbol`` and ``note`` (what the page should say about a table that is
+        not the exchange's; None when it is). ``InvalidQueryError`` for an unknown or spot symbol,
+        ``UnsupportedError`` where no source exists.
+        """
+        self._check_venues([venue])
+        if not isinstance(symbol, str) or not symbol.strip():
+            raise InvalidQueryError(f"not a valid symbol: {symbol!r}")
+        spec = VENUES[venue]
+        override = self.settings.margin_tiers.get(f"{venue}:{symbol}")
+
+        def fetch() -> pd.DataFrame:
+            def call(ex: Any) -> pd.DataFrame:
+                fetcher = getattr(family_of(spec), "margin_tiers", None)
+                self._check_symbol(ex, venue, symbol)
+                market = ex.markets[symbol]
+                if market.get("type") not in ("swap", "future"):
+                    raise InvalidQueryError(f"{symbol!r} on {venue} is a {market.get('type')} market; margin tiers "
+                                            "exist for perpetuals and dated futures", venue=venue)
+                if override is not None:
+                    tiers = override.tiers(market)
+                elif fetcher is not None:
+                    tiers = fetcher(ex, spec, symbol)
+                else:
+                    tiers = margin.rule_tiers(venue, market) or []
+                    if not tiers:
+                        raise UnsupportedError(f"{self.venue_label(venue)} publishes no margin tiers for {symbol} "
+                                               "and none are configured", venue=venue)
+                return frames.margin_tiers_frame(tiers, fetched_at_ms=time.time_ns() // 1_000_000)
+
+            return self.pool.call(venue, call)
+
+        # Cached like the markets: see config.DEFAULT_TTLS["margin_tiers"].
+        parts, errors, stale, fetched = self._fan_out((venue,), lambda v: self.cache.get_or_fetch(
+            "margin_tiers", ("margin_tiers", venue, symbol), fetch))
+        frame = parts[0]
+        source = str(frame["source"].iloc[0]) if len(frame) else ""
+        note = margin.config_note(venue, symbol, source, overridden=override is not None)
+        frame.attrs.update({"venue": venue, "symbol": symbol, "note": note})
         return self._result(frame, errors, stale, fetched)
 
 

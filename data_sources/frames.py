@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from data_sources.venues.base import Contract, FundingNow, FundingPoint, Quote
+from data_sources.venues.base import Contract, FundingNow, FundingPoint, InstrumentSpec, MarginTier, Quote
 
 DAY_MS = 86_400_000
 
@@ -60,6 +60,41 @@ FUNDING_HISTORY_COLUMNS: tuple[str, ...] = (
 OHLCV_COLUMNS: tuple[str, ...] = ("ts", "open", "high", "low", "close", "volume")
 # One row per (venue, base asset) with at least one perp or unexpired dated future; counts as int64.
 LISTED_COLUMNS: tuple[str, ...] = ("venue", "base", "perps", "futures")
+
+# One row per perp and unexpired dated future (hedge calculator): what sizing and margining need, read off the
+# venue's loaded markets. Per venue: perps first, then by expiry (the family's order).
+INSTRUMENT_COLUMNS: tuple[str, ...] = (
+    "venue",
+    "symbol",  # ccxt unified symbol
+    "base",
+    "quote",
+    "settle",
+    "kind",  # "perp" | "future"
+    "linear",  # bool; False = inverse (coin-margined)
+    "contract_size",  # linear: base units per contract; inverse: quote (USD) per contract
+    "amount_step",  # order size step, in contracts (ccxt precision['amount'] in the venue's precision mode)
+    "min_amount",  # smallest order, in contracts (ccxt limits.amount.min); NaN when not published
+    "max_leverage",  # NaN when neither the listing nor a tier table gives one
+    "max_leverage_source",  # "exchange: listing (...)", or the tier table's source (Binance: config)
+    "expiry",  # UTC; NaT for perps
+    "taker",  # fraction of notional (0.0005 = 5 bp): the exchange's base-tier published fee
+    "maker",  # fraction; negative = rebate
+    "fee_source",  # "exchange: listing (...)" or ccxt's static fee schedule (base tier, not the account's)
+)
+
+# One row per maintenance-margin tier of one contract, tier 1 first. A position whose value is in
+# (floor, cap] needs maintenance margin value * mmr - cum (in `unit`) and may use up to max_leverage.
+TIER_COLUMNS: tuple[str, ...] = (
+    "tier",  # 1..n, int64
+    "floor",  # position value bounds, in `unit`; cap is inf for an open-ended last tier
+    "cap",
+    "unit",  # currency of the position value (USDT, USDC, BTC, USD) or "contracts" where only counts are known
+    "mmr",  # maintenance margin rate, fraction (0.004 = 0.4%)
+    "max_leverage",  # NaN when the source gives none
+    "cum",  # maintenance amount deducted, in `unit` (Binance cum, Bybit mmDeduction; 0 for OKX)
+    "source",  # "exchange: <endpoint>" | "config: <table source and date>" | "documented: <doc>"
+    "fetched_at",  # UTC: when the exchange answered (config and documented tiers: when they were built)
+)
 
 
 def _utc(ms: Iterable[float | int | None]) -> pd.Series:
@@ -234,3 +269,50 @@ def ohlcv_frame(rows: Sequence[Sequence[float]], *, start_ms: int, end_ms: int) 
     )
     frame = frame.drop_duplicates(subset=["ts"], keep="last").sort_values("ts", kind="stable")
     return frame.reset_index(drop=True)[list(OHLCV_COLUMNS)]
+
+
+def instruments_frame(specs: Sequence[InstrumentSpec]) -> pd.DataFrame:
+    """Instrument specs in the given order (the family's: perps first, then by expiry), one row per symbol."""
+    frame = pd.DataFrame(
+        {
+            "venue": pd.Series([s.venue for s in specs], dtype="object"),
+            "symbol": pd.Series([s.symbol for s in specs], dtype="object"),
+            "base": pd.Series([s.base for s in specs], dtype="object"),
+            "quote": pd.Series([s.quote for s in specs], dtype="object"),
+            "settle": pd.Series([s.settle for s in specs], dtype="object"),
+            "kind": pd.Series([s.kind for s in specs], dtype="object"),
+            "linear": pd.Series([bool(s.linear) for s in specs], dtype="bool"),
+            "contract_size": _floats(s.contract_size for s in specs),
+            "amount_step": _floats(s.amount_step for s in specs),
+            "min_amount": _floats(s.min_amount for s in specs),
+            "max_leverage": _floats(s.max_leverage for s in specs),
+            "max_leverage_source": pd.Series([s.max_leverage_source for s in specs], dtype="object"),
+            "expiry": _utc(s.expiry_ms for s in specs),
+            "taker": _floats(s.taker for s in specs),
+            "maker": _floats(s.maker for s in specs),
+            "fee_source": pd.Series([s.fee_source for s in specs], dtype="object"),
+        }
+    )
+    frame = frame.drop_duplicates(subset=["venue", "symbol"])
+    return frame.reset_index(drop=True)[list(INSTRUMENT_COLUMNS)]
+
+
+def margin_tiers_frame(tiers: Sequence[MarginTier], *, fetched_at_ms: int) -> pd.DataFrame:
+    """Tiers ascending by ``tier`` (which must then also ascend in floor), one row per tier."""
+    ordered = sorted(tiers, key=lambda t: t.tier)
+    frame = pd.DataFrame(
+        {
+            "tier": pd.Series([int(t.tier) for t in ordered], dtype="int64"),
+            "floor": _floats(t.floor for t in ordered),
+            "cap": _floats(t.cap for t in ordered),
+            "unit": pd.Series([t.unit for t in ordered], dtype="object"),
+            "mmr": _floats(t.mmr for t in ordered),
+            "max_leverage": _floats(t.max_leverage for t in ordered),
+            "cum": _floats(t.cum for t in ordered),
+            "source": pd.Series([t.source for t in ordered], dtype="object"),
+        }
+    )
+    frame["fetched_at"] = pd.to_datetime(pd.Series([fetched_at_ms] * len(ordered), dtype="int64"), unit="ms",
+                                         utc=True)
+    frame = frame.drop_duplicates(subset=["tier"])
+    return frame.reset_index(drop=True)[list(TIER_COLUMNS)]

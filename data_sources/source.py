@@ -175,7 +175,7 @@ class SourceSelector:
 _SELECTORS: dict[tuple[tuple[str, str], ...], SourceSelector] = {}
 _SELECTORS_LOCK = threading.Lock()
 _ENV_KEYS = ("CARRYDESK_SOURCE", "CARRYDESK_CCXT_OPTIONS", "CARRYDESK_DEMO_SCENARIO", "CARRYDESK_DEMO_SEED",
-             "CARRYDESK_DEMO_FAULTS", "CARRYDESK_CONFIG")
+             "CARRYDESK_DEMO_FAULTS", "CARRYDESK_CONFIG", "CARRYDESK_PROXY_GOLD", "CARRYDESK_PROXY_NASDAQ")
 
 
 def get_market_data() -> MarketData:

@@ -92,6 +92,23 @@ _APIS: dict[str, _Api] = {
 }
 
 
+# (tickSize, LOT_SIZE stepSize, minQty) as Binance lists them. USDⓈ-M quantities are in the base coin
+# (BTCUSDT: 0.001 BTC; SOLUSDT: whole coins), COIN-M quantities in contracts (one contract steps).
+_USDM_FILTERS = {"BTC": ("0.10", "0.001", "0.001"), "ETH": ("0.01", "0.001", "0.001"),
+                 "SOL": ("0.0100", "1", "1")}
+_COINM_FILTERS = {"BTC": ("0.1", "1", "1"), "ETH": ("0.01", "1", "1"), "SOL": ("0.001", "1", "1")}
+
+
+def _contract_filters(inst: SimInstrument, *, coinm: bool) -> tuple[str, str, str]:
+    table = _COINM_FILTERS if coinm else _USDM_FILTERS
+    return table.get(inst.base, ("0.01", "1", "1"))
+
+
+def _decimals(step: str) -> int:
+    """Digits after the point of a step string ("0.001" -> 3, "1" -> 0): Binance's *Precision fields."""
+    return len(step.rstrip("0").split(".")[1]) if "." in step.rstrip("0") else 0
+
+
 class _ApiError(Exception):
     """Raised inside a route; becomes Binance's error body."""
 
@@ -280,6 +297,7 @@ class BinanceHandler:
         }
 
     def _contract_symbol(self, inst: SimInstrument, contract_type: str) -> dict[str, Any]:
+        step = _contract_filters(inst, coinm=self.api.coinm)[1]
         delivery = PERPETUAL_DELIVERY_MS if inst.kind == "perp" else inst.expiry_ms
         row: dict[str, Any] = {
             "symbol": instrument_id(inst), "pair": inst.base + inst.quote, "contractType": contract_type,
@@ -292,12 +310,11 @@ class BinanceHandler:
         row.update({
             "maintMarginPercent": "2.5000", "requiredMarginPercent": "5.0000",
             "baseAsset": inst.base, "quoteAsset": inst.quote, "marginAsset": inst.settle,
-            "pricePrecision": 1 if self.api.coinm else 2, "quantityPrecision": 0 if self.api.coinm else 3,
+            "pricePrecision": 1 if self.api.coinm else 2, "quantityPrecision": _decimals(step),
             "baseAssetPrecision": 8, "quotePrecision": 8, "underlyingType": "COIN", "underlyingSubType": [],
             "triggerProtect": "0.0500", "liquidationFee": "0.012500", "marketTakeBound": "0.05",
             "maxMoveOrderLimit": 10000,
-            "filters": (self._filters("0.1", "1", "1") if self.api.coinm
-                        else self._filters("0.10", "0.001", "0.001")),
+            "filters": self._filters(*_contract_filters(inst, coinm=self.api.coinm)),
             "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET",
                            "TRAILING_STOP_MARKET"],
             "timeInForce": ["GTC", "IOC", "FOK", "GTX"],

@@ -15,6 +15,9 @@ Answers what ccxt's ``bybit`` class asks for with ``fetchMarkets.types=['linear'
   (the oldest ``limit`` candles from there), without it at ``end`` (default now). Kline rows are
   ``[start, open, high, low, close, volume, turnover]``, the price-kline rows stop after ``close``.
   The premium index kline exists for linear perpetuals only.
+- ``/v5/market/risk-limit``: ``category`` required, ``symbol`` optional; rows ``id``, ``riskLimitValue`` (the
+  tier's cap of the position value in the settle coin), ``maintenanceMargin``/``initialMargin`` (fractions),
+  ``isLowestRisk``, ``maxLeverage``, ``mmDeduction`` (``""`` on the lowest tier).
 
 Errors as Bybit sends them: unknown symbol -> HTTP 200 ``retCode 10001``; unknown route -> HTTP 404
 ``retCode 10017``; injected rate limit -> HTTP 200 ``retCode 10006 "Too many visits..."`` (Bybit's API
@@ -33,6 +36,7 @@ import calendar
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -82,6 +86,50 @@ KLINE_FIELDS: dict[str, str] = {
 # Per-base exchange filters (tick size, minimum linear order) -- cosmetic, but ccxt reads them.
 _TICK = {"BTC": "0.10", "ETH": "0.01", "SOL": "0.010"}
 _MIN_QTY_LINEAR = {"BTC": "0.001", "ETH": "0.01", "SOL": "0.1"}
+
+
+# Risk limits (simulated; Bybit's shape): (riskLimitValue of BTC, maintenanceMargin, initialMargin) per tier,
+# rates as fractions (Bybit's v5 answers "0.005", not percent). Linear values are USDT/USDC, inverse values
+# BTC; other coins scale the values (_RISK_SCALE). maxLeverage = 1/initialMargin floored to 0.01, at most
+# the listing's leverageFilter.maxLeverage; mmDeduction keeps maintenance margin continuous ("" on tier 1).
+_RISK_LINEAR = ((2_000_000, "0.005", "0.01"), (4_000_000, "0.01", "0.02"), (6_000_000, "0.0125", "0.025"),
+                (10_000_000, "0.02", "0.04"), (20_000_000, "0.025", "0.05"), (50_000_000, "0.05", "0.1"),
+                (100_000_000, "0.1", "0.2"))
+_RISK_INVERSE = ((150, "0.005", "0.01"), (300, "0.01", "0.02"), (450, "0.015", "0.03"), (600, "0.02", "0.04"),
+                 (750, "0.025", "0.05"))
+_RISK_SCALE = {"linear": {"BTC": 1.0, "ETH": 0.5, "SOL": 0.1}, "inverse": {"BTC": 1.0, "ETH": 20.0, "SOL": 400.0}}
+
+
+def _max_leverage(inst: SimInstrument) -> str:
+    """The listing's ``leverageFilter.maxLeverage``."""
+    return "100.00" if inst.kind == "perp" else "50.00"
+
+
+def risk_limits(inst: SimInstrument) -> list[dict[str, Any]]:
+    """Bybit's ``/v5/market/risk-limit`` rows for ``inst``, tier 1 first."""
+    category = category_of(inst)
+    table = _RISK_LINEAR if category == "linear" else _RISK_INVERSE
+    scale = Decimal(repr(_RISK_SCALE[category].get(inst.base, 1.0)))
+    cap_lev = Decimal(_max_leverage(inst))
+    rows: list[dict[str, Any]] = []
+    prev_value, prev_mm, deduction = Decimal(0), Decimal(0), Decimal(0)
+    for n, (value, mm, im) in enumerate(table, start=1):
+        limit = Decimal(value) * scale
+        mmr, imr = Decimal(mm), Decimal(im)
+        if n > 1:
+            deduction += prev_value * (mmr - prev_mm)
+        lev = min((Decimal(1) / imr).quantize(Decimal("0.01"), rounding="ROUND_FLOOR"), cap_lev)
+        rows.append({
+            "id": n, "symbol": instrument_id(inst), "riskLimitValue": _dec(limit),
+            "maintenanceMargin": mm, "initialMargin": im, "isLowestRisk": 1 if n == 1 else 0,
+            "maxLeverage": f"{lev:.2f}", "mmDeduction": "" if n == 1 else _dec(deduction),
+        })
+        prev_value, prev_mm = limit, mmr
+    return rows
+
+
+def _dec(x: Decimal) -> str:
+    return format(x.normalize(), "f")
 
 
 class BybitError(Exception):
@@ -161,6 +209,7 @@ class BybitHandler:
             "/v5/market/tickers": self._tickers,
             "/v5/market/funding/history": self._funding_history,
             "/v5/market/time": self._time,
+            "/v5/market/risk-limit": self._risk_limit,
         }
         for path in KLINE_FIELDS:
             self._routes[path] = self._kline
@@ -267,7 +316,7 @@ class BybitHandler:
             "deliveryTime": "0" if perp else str(inst.expiry_ms),
             "deliveryFeeRate": "" if perp else "0.0005",
             "priceScale": str(len(_TICK.get(inst.base, "0.01").split(".")[1])),
-            "leverageFilter": {"minLeverage": "1", "maxLeverage": "100.00" if perp else "50.00",
+            "leverageFilter": {"minLeverage": "1", "maxLeverage": _max_leverage(inst),
                                "leverageStep": "0.01"},
             "priceFilter": {"minPrice": _TICK.get(inst.base, "0.01"), "maxPrice": "1999999.80",
                             "tickSize": _TICK.get(inst.base, "0.01")},
@@ -322,6 +371,14 @@ class BybitHandler:
             f"first%3D{instrument_id(page[0])}%26last%3D{instrument_id(page[-1])}" if page and more else ""
         )
         return {"category": category, "list": [self._instrument_row(i) for i in page], "nextPageCursor": next_cursor}
+
+    def _risk_limit(self, req: SimRequest) -> dict[str, Any]:
+        """``category`` linear|inverse; with ``symbol`` that contract's tiers, else every listed one's."""
+        category = self._category(req)
+        symbol = req.param("symbol")
+        insts = [self._resolve(category, symbol)] if symbol else self._listed(category)
+        rows = [row for inst in insts for row in risk_limits(inst)]
+        return {"category": category, "list": rows, "nextPageCursor": ""}
 
     def _time(self, req: SimRequest) -> dict[str, Any]:
         now = self.market.now_ms()

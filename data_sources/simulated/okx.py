@@ -18,6 +18,9 @@ What is copied from the real API, because ccxt's parsing or our cursor loops dep
 - ``public/funding-rate``: ``fundingTime`` is the coming settlement and ``fundingRate`` its running
   estimate (``method=current_period``, so ``nextFundingRate`` is ``""``); ``nextFundingTime`` the one after.
   ``instId=ANY`` returns every perp.
+- ``public/position-tiers``: ``instType`` and ``tdMode`` required, ``instFamily`` (or ``uly``) for SWAP/FUTURES;
+  the rows of the whole family, bounds ``minSz``/``maxSz`` in CONTRACT COUNTS (a tier starts one contract
+  above the previous ``maxSz``), ``instId`` empty. ``lotSz``/``minSz`` of the listing are in contracts too.
 
 Simplifications (documented, not hidden): candles with bars of 6h and more are served only in their UTC
 variants (``6Hutc``, ``1Dutc``; ccxt sends those by default), weekly/monthly bars are refused with
@@ -70,6 +73,19 @@ BARS: dict[str, int] = {
     "3Dutc": 72 * HOUR_MS,
 }
 
+# Position tiers (simulated; OKX's shape, sizes of a realistic order): per instType, (cap as a value in coin
+# "BTC-equivalents", mmr, imr, maxLever). OKX states tiers in CONTRACT COUNTS, derived per family below:
+# linear count = cap * coin multiple / ctVal (ctVal in coin); inverse count = cap * reference USD / ctVal.
+_TIERS: dict[str, tuple[tuple[int, str, str, str], ...]] = {
+    "SWAP": ((20, "0.004", "0.01", "100"), (40, "0.006", "0.02", "50"), (60, "0.008", "0.025", "40"),
+             (100, "0.012", "0.05", "20"), (200, "0.025", "0.1", "10"), (400, "0.05", "0.2", "5"),
+             (600, "0.1", "0.25", "4"), (1000, "0.15", "0.5", "2")),
+    "FUTURES": ((20, "0.005", "0.02", "50"), (40, "0.006", "0.025", "40"), (100, "0.012", "0.05", "20"),
+                (200, "0.025", "0.1", "10"), (400, "0.05", "0.2", "5"), (1000, "0.15", "0.5", "2")),
+}
+_TIER_COIN_MULTIPLE = {"BTC": 1, "ETH": 20, "SOL": 400}  # tier sizes of a coin, in BTC-equivalents
+_TIER_REFERENCE_USD = {"BTC": 100_000, "ETH": 5_000, "SOL": 250}  # round prices that size inverse tiers
+
 _FUTURE_ID = re.compile(r"^([A-Z0-9]+)-([A-Z0-9]+)-(\d{6})$")
 _SWAP_ID = re.compile(r"^([A-Z0-9]+)-([A-Z0-9]+)-SWAP$")
 _INT = re.compile(r"^-?\d+$")
@@ -110,6 +126,34 @@ def inst_family(inst: SimInstrument) -> str:
 
 def _inst_type(inst: SimInstrument) -> str:
     return "SWAP" if inst.kind == "perp" else "FUTURES"
+
+
+def _lot_size(inst: SimInstrument) -> str:
+    """``lotSz`` = ``minSz``, in contracts: linear perps trade in 0.01 contracts (OKX's listing of 2025), inverse
+    perps and all dated futures in whole contracts (not verified for the linear futures)."""
+    return "0.01" if inst.linear and inst.kind == "perp" else "1"
+
+
+def position_tiers(inst: SimInstrument) -> list[dict[str, str]]:
+    """OKX's ``/public/position-tiers`` rows for the family of ``inst`` (same for cross and isolated here).
+
+    Counts are whole contracts; a tier starts one contract above the previous ``maxSz``, as OKX prints it.
+    """
+    family = inst_family(inst)
+    multiple = _TIER_COIN_MULTIPLE.get(inst.base, 1)
+    rows: list[dict[str, str]] = []
+    prev = 0
+    for n, (cap, mmr, imr, lever) in enumerate(_TIERS[_inst_type(inst)], start=1):
+        coin = cap * multiple
+        usd = coin * _TIER_REFERENCE_USD.get(inst.base, 100)
+        count = round(coin / inst.contract_size) if inst.linear else round(usd / inst.contract_size)
+        rows.append({
+            "baseMaxLoan": "", "imr": imr, "instFamily": family, "instId": "", "maxLever": lever,
+            "maxSz": str(count), "minSz": "0" if n == 1 else str(prev + 1), "mmr": mmr, "optMgnFactor": "0",
+            "quoteMaxLoan": "", "tier": str(n), "uly": family,
+        })
+        prev = count
+    return rows
 
 
 def _int_param(req: SimRequest, name: str) -> int | None:
@@ -166,6 +210,7 @@ class OkxHandler:
             f"{API}/market/index-tickers": self._index_tickers,
             f"{API}/public/funding-rate": self._funding_rate,
             f"{API}/public/funding-rate-history": self._funding_rate_history,
+            f"{API}/public/position-tiers": self._position_tiers,
             f"{API}/market/candles": lambda r: self._candles(r, "last", history=False),
             f"{API}/market/history-candles": lambda r: self._candles(r, "last", history=True),
             f"{API}/market/mark-price-candles": lambda r: self._candles(r, "mark", history=False),
@@ -280,10 +325,10 @@ class OkxHandler:
             "instType": _inst_type(inst),
             "lever": "100" if inst.kind == "perp" else "50",
             "listTime": str(inst.listed_ms),
-            "lotSz": num(inst.contract_size) if inst.linear else "1",
+            "lotSz": _lot_size(inst),
             "maxLmtSz": "100000000",
             "maxMktSz": "12000",
-            "minSz": num(inst.contract_size) if inst.linear else "1",
+            "minSz": _lot_size(inst),
             "optType": "",
             "quoteCcy": "",
             "ruleType": "normal",
@@ -417,6 +462,34 @@ class OkxHandler:
         return rows
 
     # -- funding ---------------------------------------------------------------------------------------
+    # -- margin ----------------------------------------------------------------------------------------
+    def _position_tiers(self, req: SimRequest) -> list[dict[str, str]]:
+        """``instType`` and ``tdMode`` required; SWAP/FUTURES need ``instFamily`` or ``uly`` (up to 3, comma
+        separated); optional ``tier``. The simulation lists no margin pairs or options: those answer no rows."""
+        inst_type = req.param("instType")
+        if not inst_type:
+            raise OkxError("50014", "Parameter instType can not be empty")
+        if inst_type not in ("MARGIN", "SWAP", "FUTURES", "OPTION"):
+            raise OkxError("51000", "Parameter instType error")
+        td_mode = req.param("tdMode")
+        if not td_mode:
+            raise OkxError("50014", "Parameter tdMode can not be empty")
+        if td_mode not in ("cross", "isolated"):
+            raise OkxError("51000", "Parameter tdMode error")
+        if inst_type not in ("SWAP", "FUTURES"):
+            return []
+        wanted = req.param("instFamily") or req.param("uly")
+        if not wanted:
+            raise OkxError("50014", "Parameter instFamily can not be empty")
+        by_family = {inst_family(i): i for i in self._listed() if _inst_type(i) == inst_type}
+        rows: list[dict[str, str]] = []
+        for family in wanted.split(",")[:3]:
+            if family not in by_family:
+                raise OkxError("51000", "Parameter instFamily error")
+            rows += position_tiers(by_family[family])
+        tier = req.param("tier")
+        return [r for r in rows if tier is None or r["tier"] == tier]
+
     def _perp(self, instrument_id: str | None) -> SimInstrument:
         inst = self._resolve(instrument_id)
         if inst.kind != "perp":

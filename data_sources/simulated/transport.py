@@ -22,7 +22,7 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-FaultKind = Literal["latency", "timeout", "rate_limit", "ban", "server_error", "malformed", "empty", "down"]
+FaultKind = Literal["latency", "timeout", "rate_limit", "ban", "server_error", "malformed", "empty", "down", "slow"]
 FAULT_KINDS: tuple[str, ...] = (
     "latency",
     "timeout",
@@ -32,7 +32,11 @@ FAULT_KINDS: tuple[str, ...] = (
     "malformed",
     "empty",
     "down",
+    "slow",
 )
+# A slow answer with no delay of its own and a client without a timeout: long enough to be "hung", short
+# enough that a forgotten test still ends.
+SLOW_WITHOUT_TIMEOUT_MS = 30_000.0
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,9 @@ class Fault:
         ``latency`` adds ``latency_ms`` and then answers normally; ``timeout`` raises a read timeout;
         ``rate_limit``/``ban``/``server_error`` answer with the venue's error format; ``malformed`` sends a
         broken JSON body with HTTP 200; ``empty`` a well-formed answer without rows; ``down`` refuses the
-        connection.
+        connection; ``slow`` answers after ``latency_ms``, or never within the client's timeout when
+        ``latency_ms`` is 0 or longer than it: the request then waits the client's whole timeout and fails
+        as a read timeout, which is what a hung exchange costs a page (``timeout`` fails at once).
     venue : str
         Venue id or ``*``.
     path : str
@@ -93,7 +99,7 @@ class Fault:
     times : int | None
         How many matching requests it hits; None = all of them.
     latency_ms : float
-        For ``latency`` (and added before any other kind when set).
+        For ``latency`` (and added before any other kind when set); for ``slow``, the answer's delay.
     """
 
     kind: FaultKind
@@ -113,6 +119,7 @@ class FaultPlan:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._left: list[int | None] = []
+        self._hits: list[int] = []
         for f in faults or []:
             self.add(f)
 
@@ -122,11 +129,23 @@ class FaultPlan:
         with self._lock:
             self._faults.append(fault)
             self._left.append(fault.times)
+            self._hits.append(0)
 
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
             self._left.clear()
+            self._hits.clear()
+
+    def faults(self) -> list[Fault]:
+        with self._lock:
+            return list(self._faults)
+
+    def hits(self, venue: str | None = None) -> int:
+        """How many requests the faults hit (those of faults whose venue pattern is ``venue``, if given):
+        tells a test whether a fault reached the venue at all."""
+        with self._lock:
+            return sum(n for f, n in zip(self._faults, self._hits, strict=True) if venue is None or f.venue == venue)
 
     def take(self, req: SimRequest) -> list[Fault]:
         """The faults that apply to ``req`` (latency faults stack; at most one failing fault)."""
@@ -143,6 +162,7 @@ class FaultPlan:
                     failing_taken = True
                 if left is not None:
                     self._left[i] = left - 1
+                self._hits[i] += 1
                 hits.append(f)
         return hits
 
@@ -154,6 +174,7 @@ class LoggedRequest:
     path: str
     query: dict[str, str]
     at: float
+    body: str | None = None  # POST APIs (Hyperliquid's /info) put the whole question in the body
 
 
 class RequestLog:
@@ -175,7 +196,6 @@ class RequestLog:
             r
             for r in rows
             if (venue is None or r.venue == venue) and (path is None or fnmatch.fnmatchcase(r.path, path))
-    body: str | None = None  # POST APIs (Hyperliquid's /info) put the whole question in the body
         ]
 
     def count(self, venue: str | None = None, path: str | None = None) -> int:
@@ -228,15 +248,24 @@ class SimTransport(BaseAdapter):
         self.log.record(req)
         faults = self.faults.take(req)
         for f in faults:
-            if f.latency_ms:
+            if f.latency_ms and f.kind != "slow":
                 self._sleep(f.latency_ms / 1000.0)
         failing = next((f for f in faults if f.kind != "latency"), None)
+        host = parts.hostname or self.handler.venue
         if failing is None:
             resp = self._answer(req)
+        elif failing.kind == "slow":
+            resp = self._slow(request, req, failing, timeout, host)
         elif failing.kind == "timeout":
-            raise requests.exceptions.ReadTimeout(f"simulated read timeout on {req.path}", request=request)
+            # requests' own wording ("Read timed out"), which ccxt and errors.translate recognise
+            raise requests.exceptions.ReadTimeout(
+                f"HTTPSConnectionPool(host={host!r}, port=443): Read timed out. (simulated, {req.path})",
+                request=request)
         elif failing.kind == "down":
-            raise requests.exceptions.ConnectionError(f"simulated connection refused on {req.path}", request=request)
+            raise requests.exceptions.ConnectionError(
+                f"HTTPSConnectionPool(host={host!r}, port=443): Max retries exceeded with url: {req.path} "
+                "(Caused by NewConnectionError: Failed to establish a new connection: "
+                "[Errno 111] Connection refused) (simulated)", request=request)
         elif failing.kind == "malformed":
             resp = SimResponse(200, '{"truncated": [1, 2,')
         elif failing.kind == "empty":
@@ -247,6 +276,22 @@ class SimTransport(BaseAdapter):
 
     def _answer(self, req: SimRequest) -> SimResponse:
         return self.handler.handle(req)
+
+    def _slow(self, request: requests.PreparedRequest, req: SimRequest, fault: Fault, timeout: Any,
+              host: str) -> SimResponse:
+        """Answer after the fault's delay, or, when the client gives up first, wait its timeout and fail."""
+        read_s = read_timeout_s(timeout)
+        delay_s = fault.latency_ms / 1000.0 if fault.latency_ms > 0 else None
+        if delay_s is not None and (read_s is None or delay_s < read_s):
+            self._sleep(delay_s)
+            return self._answer(req)
+        if read_s is None:  # no client timeout: the answer comes, very late
+            self._sleep(delay_s if delay_s is not None else SLOW_WITHOUT_TIMEOUT_MS / 1000.0)
+            return self._answer(req)
+        self._sleep(read_s)
+        raise requests.exceptions.ReadTimeout(
+            f"HTTPSConnectionPool(host={host!r}, port=443): Read timed out. (read timeout={read_s:g}) "
+            f"(simulated slow answer, {req.path})", request=request)
 
     @staticmethod
     def _to_response(request: requests.PreparedRequest, resp: SimResponse) -> requests.Response:
@@ -266,6 +311,19 @@ class SimTransport(BaseAdapter):
 
     def close(self) -> None:  # nothing to release
         pass
+
+
+def read_timeout_s(timeout: Any) -> float | None:
+    """The read timeout in seconds of a requests ``timeout`` argument (a number or a (connect, read) pair)."""
+    if isinstance(timeout, tuple | list):
+        timeout = timeout[-1] if timeout else None
+    if timeout is None:
+        return None
+    try:
+        value = float(timeout)
+    except (TypeError, ValueError):
+        return None
+    return value if value > 0 else None
 
 
 def mount(ex: Any, transport: SimTransport) -> None:

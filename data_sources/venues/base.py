@@ -100,8 +100,62 @@ class FundingPoint:
     interval_hours: float
 
 
+@dataclass(frozen=True)
+class InstrumentSpec:
+    """What sizing and margining a hedge needs about one perp or dated future (read off its listing).
+
+    Units: ``contract_size`` base units per contract (linear) or USD per contract (inverse);
+    ``amount_step`` and ``min_amount`` in contracts; ``taker``/``maker`` fractions of notional. Missing
+    values are None. ``*_source`` say where a number came from (``exchange: ...``, ``config: ...``,
+    ``documented: ...``, or ccxt's static fee schedule).
+    """
+
+    venue: str
+    symbol: str
+    base: str
+    quote: str
+    settle: str
+    kind: Kind
+    linear: bool
+    contract_size: float
+    amount_step: float | None
+    min_amount: float | None
+    max_leverage: float | None
+    max_leverage_source: str
+    expiry_ms: int | None
+    taker: float | None
+    maker: float | None
+    fee_source: str
+
+
+@dataclass(frozen=True)
+class MarginTier:
+    """One maintenance-margin tier of a contract.
+
+    A position whose size is in ``(floor, cap]`` (``unit``: the currency its value is measured in, e.g.
+    USDT for a linear notional, BTC for an inverse one; or ``contracts``) needs maintenance margin
+    ``size * mmr - cum`` in that unit and can be opened at up to ``max_leverage``. ``cap`` is ``inf`` for
+    an open-ended last tier. ``source`` starts with ``exchange:``, ``config:`` or ``documented:``.
+    """
+
+    tier: int
+    floor: float
+    cap: float
+    unit: str
+    mmr: float
+    max_leverage: float | None
+    cum: float
+    source: str
+
+
 class Family(Protocol):
-    """The quirk functions each family module provides (module-level functions, not a class)."""
+    """The quirk functions each family module provides (module-level functions, not a class).
+
+    Optional, for the hedge calculator: ``margin_tiers(ex, spec, symbol) -> list[MarginTier]`` where the
+    exchange publishes its tiers on a public endpoint (OKX, Bybit), and ``amount_per_contract(market) ->
+    float`` where ccxt's order amounts are not contracts (Deribit: USD or coin). The facade falls back to
+    ``data_sources.margin`` (config tables, documented rules) and to 1.0.
+    """
 
     def contracts(self, ex: Any, spec: VenueSpec, base: str) -> list[Contract]:
         """Perps and unexpired dated futures for ``base`` from ``ex.markets`` (pure, no I/O)."""

@@ -17,6 +17,7 @@ What differs from the other venues and shapes this module:
 - Klines (``/v5/market/kline``, ``mark-``, ``index-``, ``premium-index-price-kline``) return at most 1000
   rows, newest first, anchored at ``start``. Price klines carry no volume (NaN here); inverse klines'
   volume is ccxt's pick of the turnover column (coin units). The premium index exists for linear perps only.
+- Margin tiers: ``/v5/market/risk-limit`` is public; Bybit's ``mmDeduction`` is the ``cum`` of a tier.
 - ccxt's bybit parsers read a 2xx body that is not JSON as an empty result; ``clients.build_client``
   installs a strict ``on_rest_response`` hook for every venue so such an answer raises ``ccxt.BadResponse``.
 """
@@ -29,7 +30,16 @@ from typing import Any
 
 import ccxt
 
-from data_sources.venues.base import Contract, FundingNow, FundingPoint, PriceField, Quote, VenueSpec
+from data_sources.margin import TierRow, continuity_cum, natural_unit
+from data_sources.venues.base import (
+    Contract,
+    FundingNow,
+    FundingPoint,
+    MarginTier,
+    PriceField,
+    Quote,
+    VenueSpec,
+)
 
 CCXT_OPTIONS: dict[str, dict[str, Any]] = {
     "bybit": {
@@ -301,3 +311,44 @@ def ohlcv(
         return ex.fetch_ohlcv(symbol, timeframe, cursor, OHLCV_PAGE_LIMIT, dict(base_params))
 
     return _page_loop(fetch, int(start_ms), int(end_ms), step, OHLCV_PAGE_LIMIT)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Margin tiers (hedge calculator)
+
+RISK_LIMIT = "exchange: GET /v5/market/risk-limit"
+
+
+def margin_tiers(ex: Any, spec: VenueSpec, symbol: str) -> list[MarginTier]:
+    """Risk-limit tiers of ``symbol``: one ``GET /v5/market/risk-limit?category=&symbol=``.
+
+    ``riskLimitValue`` caps the position value in the settle coin (USDT or USDC for linear, the coin for
+    inverse); ccxt's ``minNotional`` is the previous tier's limit (0 for the first). ``cum`` is Bybit's
+    ``mmDeduction`` (``""`` on the lowest tier: 0); where Bybit leaves it empty on a higher tier it is
+    computed by the continuity rule and ``source`` says so.
+    """
+    market = ex.market(symbol)
+    if market.get("type") not in ("swap", "future"):
+        raise ccxt.BadRequest(f"{ex.id}: margin tiers exist for perps and futures only, not {symbol}")
+    rows = ex.fetch_market_leverage_tiers(symbol)
+    if not rows:
+        raise ccxt.NullResponse(f"{ex.id}: risk-limit answered no tiers for {symbol}")
+    unit = str(market.get("settle") or natural_unit(market))
+    parsed: list[tuple[float, float, float, float | None, float | None]] = []
+    for r in sorted(rows, key=lambda r: r.get("tier") or 0):
+        lo, hi, mmr = _num(r.get("minNotional")), _num(r.get("maxNotional")), _num(r.get("maintenanceMarginRate"))
+        if hi is None or mmr is None:
+            raise ccxt.BadResponse(f"{ex.id}: risk-limit tier without riskLimitValue/maintenanceMargin: "
+                                   f"{r.get('info')!r}")
+        deduction = _num((r.get("info") or {}).get("mmDeduction"))
+        parsed.append((lo or 0.0, hi, mmr, _num(r.get("maxLeverage")), deduction))
+    computed = [i for i, p in enumerate(parsed) if i > 0 and p[4] is None]
+    table = [TierRow(floor=lo, cap=hi, mmr=mmr, max_leverage=lev, cum=0.0 if i == 0 and cum is None else cum)
+             for i, (lo, hi, mmr, lev, cum) in enumerate(parsed)]
+    cums = continuity_cum(table)
+    source = RISK_LIMIT
+    if computed:
+        source += f" (mmDeduction missing on tiers {[i + 1 for i in computed]}: computed by continuity)"
+    return [MarginTier(tier=i + 1, floor=row.floor, cap=row.cap, unit=unit, mmr=row.mmr,
+                       max_leverage=row.max_leverage, cum=cum, source=source)
+            for i, (row, cum) in enumerate(zip(table, cums, strict=True))]

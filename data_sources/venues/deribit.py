@@ -89,6 +89,17 @@ def contracts(ex: Any, spec: VenueSpec, base: str) -> list[Contract]:
     return out
 
 
+def amount_per_contract(market: dict[str, Any]) -> float:
+    """ccxt order-amount units per contract: Deribit's amounts are not contract counts.
+
+    Deribit (and so ccxt's ``precision['amount']`` and ``limits.amount.min``, both ``min_trade_amount``)
+    states amounts in USD for inverse instruments and in the base coin for linear ones; one contract is
+    ``contract_size`` of those (BTC-PERPETUAL: 10 USD), so a step of 10 is one contract.
+    """
+    size = market.get("contractSize")
+    return float(size) if size else 1.0
+
+
 def quotes(ex: Any, spec: VenueSpec, base: str, contracts: list[Contract]) -> list[Quote]:
     """Last, mark and index of ``contracts`` (prices in the quote currency, USD).
 

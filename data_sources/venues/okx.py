@@ -19,6 +19,8 @@ What is specific to OKX, and why the code below looks the way it does:
   oldest row received, so they stay complete whatever page cap the server applies (OKX caps
   ``history-candles`` lower than ccxt's requested 300).
 - No premium-index candles: ``ccxt.NotSupported``. The premium is derived from mark and index candles.
+- Margin tiers (``public/position-tiers``): ccxt's ``minNotional``/``maxNotional`` are contract counts;
+  ``margin_tiers`` converts them with ``ctVal`` (see there).
 
 Malformed bodies: ccxt swallows a body that is not valid JSON and returns an empty result. Where a result
 comes back empty we look at the client's ``last_http_response`` and raise ``ccxt.BadResponse`` if the body
@@ -34,7 +36,16 @@ from typing import Any
 
 import ccxt
 
-from data_sources.venues.base import Contract, FundingNow, FundingPoint, PriceField, Quote, VenueSpec
+from data_sources.margin import natural_unit
+from data_sources.venues.base import (
+    Contract,
+    FundingNow,
+    FundingPoint,
+    MarginTier,
+    PriceField,
+    Quote,
+    VenueSpec,
+)
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
@@ -374,3 +385,43 @@ def _int(x: Any) -> int | None:
         return int(x)
     except (TypeError, ValueError):
         return None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Margin tiers (hedge calculator)
+
+POSITION_TIERS = "exchange: GET /api/v5/public/position-tiers (isolated)"
+
+
+def margin_tiers(ex: Any, spec: VenueSpec, symbol: str) -> list[MarginTier]:
+    """Isolated-margin position tiers of ``symbol``: one ``GET /api/v5/public/position-tiers``.
+
+    ccxt sends ``instType`` (SWAP | FUTURES), ``tdMode=isolated`` and ``instFamily``; OKX answers the
+    tiers of the whole family. ccxt LABELS the bounds ``minNotional``/``maxNotional`` but OKX's ``minSz``/
+    ``maxSz`` are CONTRACT COUNTS: here they become the position's value in ``ctValCcy`` (counts x ctVal:
+    BTC for BTC-USDT-SWAP, USD for BTC-USD-SWAP). OKX starts a tier at the previous ``maxSz`` + 1
+    contract; position sizes are continuous (fractional contracts), so each floor is the previous cap.
+    OKX applies a tier's rate to the whole position: ``cum`` is 0.
+    """
+    market = ex.market(symbol)
+    if market.get("type") not in ("swap", "future"):
+        raise ccxt.BadRequest(f"{ex.id}: margin tiers exist for perps and futures only, not {symbol}")
+    rows = ex.fetch_market_leverage_tiers(symbol, {"marginMode": "isolated"})
+    family = _family(ex, symbol)
+    rows = [r for r in rows if (r.get("info") or {}).get("instFamily", family) in (family, "")]
+    if not rows:
+        _raise_if_malformed(ex, "fetch_market_leverage_tiers")
+        raise ccxt.NullResponse(f"{ex.id}: position-tiers answered no tiers for {family}")
+    info = market.get("info") or {}
+    ct_val = _float(market.get("contractSize"))
+    unit = str(info.get("ctValCcy") or natural_unit(market)) if ct_val else "contracts"
+    per = ct_val if ct_val else 1.0
+    out: list[MarginTier] = []
+    for r in sorted(rows, key=lambda r: r.get("tier") or 0):
+        lo, hi, mmr = _float(r.get("minNotional")), _float(r.get("maxNotional")), _float(r.get("maintenanceMarginRate"))
+        if hi is None or mmr is None:
+            raise ccxt.BadResponse(f"{ex.id}: position tier without maxSz/mmr: {r.get('info')!r}")
+        floor = out[-1].cap if out else (lo or 0.0) * per
+        out.append(MarginTier(tier=len(out) + 1, floor=floor, cap=hi * per, unit=unit, mmr=mmr,
+                              max_leverage=_float(r.get("maxLeverage")), cum=0.0, source=POSITION_TIERS))
+    return out

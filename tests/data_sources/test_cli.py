@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from data_sources.facade import to_ms
+from data_sources.simulated.market import SimMarket
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -62,6 +65,25 @@ def test_snapshot_demo_as_of(tmp_path: Path) -> None:
         hist = list(csv.DictReader(fh))
     assert len(hist) == 7 * 3  # 8h funding over 7 days
     assert hist[-1]["ts"] <= "2026-06-01T12:00"
+
+
+def test_snapshot_writes_the_proxies_daily_candles(tmp_path: Path) -> None:
+    as_of = "2026-06-01T12:00:00Z"
+    out = run_cli("snapshot", "--out", str(tmp_path), "--source", "demo", "--as-of", as_of, "--days", "7")
+    assert out.returncode == 0, out.stderr
+    market = SimMarket(seed=7, scenario="normal", clock=lambda: to_ms(as_of, name="as_of"))
+    end = to_ms(as_of, name="as_of")
+    for name, venue, base, quote in (("proxy_gold_1d_binance_PAXG_USDT.csv", "binance", "PAXG", "USDT"),
+                                     ("proxy_nasdaq_1d_hyperliquid_XYZ-XYZ100_USDC_USDC.csv", "hyperliquid",
+                                      "XYZ-XYZ100", "USDC")):
+        with (tmp_path / name).open() as fh:
+            rows = list(csv.DictReader(fh))
+        kind = "spot" if venue == "binance" else "perp"
+        inst = market.find(venue, base=base, quote=quote, kind=kind)
+        want = market.candles(inst, "last", 86_400_000, end - 7 * 86_400_000, end)
+        assert len(rows) == len(want) == 7  # days opening in (as_of - 7 d, as_of]: 6 closed, 1 forming
+        closes = [float(r["close"]) for r in rows]
+        assert closes == pytest.approx(list(want[:, 4]), rel=1e-12), name
 
 
 def test_snapshot_bad_as_of(tmp_path: Path) -> None:

@@ -64,3 +64,39 @@ def test_bad_toml(tmp_path: Path) -> None:
     (tmp_path / "carrydesk.toml").write_text("[ttl]\nquotes = -1\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="must be positive"):
         load_settings({}, cwd=tmp_path)
+
+
+def test_proxy_defaults_toml_and_environment(tmp_path: Path) -> None:
+    s = load_settings({}, cwd=tmp_path)
+    assert (s.proxies["gold"].venue, s.proxies["gold"].symbol) == ("binance", "PAXG/USDT")
+    assert (s.proxies["nasdaq"].venue, s.proxies["nasdaq"].symbol) == ("hyperliquid", "XYZ-XYZ100/USDC:USDC")
+    (tmp_path / "carrydesk.toml").write_text(
+        '[proxies.gold]\nvenue = "binanceusdm"\nsymbol = "XAU/USDT:USDT"\nlabel = "Gold (TradFi perp)"\n',
+        encoding="utf-8")
+    s = load_settings({}, cwd=tmp_path)
+    gold = s.proxies["gold"]
+    assert (gold.venue, gold.symbol, gold.label) == ("binanceusdm", "XAU/USDT:USDT", "Gold (TradFi perp)")
+    assert s.proxies["nasdaq"].symbol == "XYZ-XYZ100/USDC:USDC"  # untouched
+    s = load_settings({"CARRYDESK_PROXY_GOLD": "hyperliquid:XYZ-GOLD/USDC:USDC"}, cwd=tmp_path)
+    assert (s.proxies["gold"].venue, s.proxies["gold"].symbol) == ("hyperliquid", "XYZ-GOLD/USDC:USDC")
+    assert s.proxies["gold"].label == "Gold"  # the environment gives venue:symbol only
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"CARRYDESK_PROXY_GOLD": "PAXG/USDT"}, "must be venue:symbol"),
+        ({"CARRYDESK_PROXY_GOLD": "kraken:PAXG/USD"}, "unknown exchange 'kraken'"),
+        ({"CARRYDESK_PROXY_NASDAQ": "binance:<script>"}, "is not a ccxt symbol"),
+    ],
+)
+def test_bad_proxies_get_clear_messages(tmp_path: Path, env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        load_settings(env, cwd=tmp_path)
+
+
+def test_unknown_proxy_key_in_toml(tmp_path: Path) -> None:
+    (tmp_path / "carrydesk.toml").write_text('[proxies.silver]\nvenue = "binance"\nsymbol = "XAG/USDT"\n',
+                                             encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown proxy 'silver'"):
+        load_settings({}, cwd=tmp_path)

@@ -14,6 +14,7 @@ from data_sources.config import DEFAULT_TTLS, Settings
 from data_sources.errors import DataSourceError, InvalidQueryError, UnsupportedError
 from data_sources.facade import MarketData
 from data_sources.simulated import Fault, FaultPlan, RequestLog, SimInstrument, SimMarket
+from data_sources.simulated.market import PROXY_ASSETS
 from data_sources.source import build_demo
 from tests.conftest import FROZEN_NOW_MS
 
@@ -76,7 +77,8 @@ def test_listed_bases_equal_the_simulated_market_and_cost_no_extra_request(md: M
     expected: dict[tuple[str, str], list[int]] = {}
     for venue in md.venues:
         for inst in market.instruments(venue):
-            if inst.kind in ("perp", "future"):
+            # Hyperliquid's HIP-3 perps track gold and the Nasdaq-100: proxies, not crypto bases
+            if inst.kind in ("perp", "future") and inst.base not in PROXY_ASSETS:
                 expected.setdefault((venue, inst.base), [0, 0])[inst.kind == "future"] += 1
     assert got == {k: tuple(v) for k, v in expected.items()}
     assert got[("deribit", "BTC")][1] > 0 and got[("okx", "SOL")] == (1, 0)  # SOL: perps only
@@ -120,7 +122,8 @@ def test_funding_now_covers_all_intervals(md: MarketData, market: SimMarket) -> 
     frame = res.frame
     assert_tidy(frame, ("next_funding_time", "ts", "fetched_at"), ("rate", "interval_hours", "predicted_rate"))
     assert {1.0, 4.0, 8.0} <= set(frame["interval_hours"])
-    n_perps = sum(1 for v in md.venues for i in market.instruments(v) if i.kind == "perp")
+    n_perps = sum(1 for v in md.venues for i in market.instruments(v)
+                  if i.kind == "perp" and i.base in ("BTC", "ETH", "SOL"))  # not Hyperliquid's HIP-3 proxies
     assert len(frame) == n_perps
     sol = frame[(frame["venue"] == "binanceusdm") & (frame["base"] == "SOL")].iloc[0]
     inst = market.find("binanceusdm", base="SOL", quote="USDT", kind="perp")
