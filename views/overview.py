@@ -1,7 +1,9 @@
 """Overview: the desk's morning glance -- price, perp premium, funding APR and quarterly basis per asset.
 
 Reads the exchange choice from the URL (``?exchange=<venue id>``), fetches through ``data_sources``, lets
-``components.tables`` (which calls ``analytics``) build the table, and renders it.
+``components.tables`` (which calls ``analytics``) build the table, and renders it. Below it, the 30-session
+correlations of BTC and ETH with the gold and Nasdaq-100 proxies and their active decoupling flags
+(``components.correlation_view.overview``), each linking to the Correlation page with the same view.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from components import correlation_view as cv
 from components import tables, ui
 from components.formatting import fmt_apr, fmt_pct, fmt_price, is_missing
 from components.ui_state import ViewState
@@ -126,3 +129,38 @@ st.caption(
 )
 ui.freshness(max(ages.values()), stale=stale, label=md.venue_label)
 ui.csv_download("Download CSV", frame, "overview", key="overview_csv")
+
+# -- cross-asset correlation: the Correlation page's default view, one card per asset ----------------------
+st.subheader("Cross-asset correlation")
+FLAG_NAMES = {"flight_to_safety": "flight to safety without it", "risk_rotation": "rotation out of risk",
+              "band_exit": "correlation left its band", "sign_change": "correlation changed sign"}
+summaries, corr_loaded = cv.overview(md)
+for name, message in corr_loaded.errors.items():
+    st.error(f"Correlation: could not load {name}: {message}", icon=":material/error:")
+cards = st.columns(len(summaries))
+for col, summary in zip(cards, summaries, strict=True):
+    view = summary.view
+    with col.container(border=True, key=f"overview_corr_{summary.asset}"):
+        st.markdown(f"**{summary.asset}**, {cv.OVERVIEW_WINDOW}-session correlation of daily log returns")
+        if not view.pairs:
+            st.caption("Not available: the asset or every proxy failed to load.")
+        for pair in view.pairs:
+            proxy = pair.split(cv.PAIR_SEP)[1]
+            est = view.current[pair]
+            if est.value != est.value:  # NaN: say why
+                st.caption(f"with {proxy}: — ({est.reason})")
+                continue
+            band = view.band_now.get(pair)
+            where = ""
+            if band is not None and band[1] == band[1]:
+                where = (" · inside its band" if band[1] <= est.value <= band[2]
+                         else " · outside its band")
+            st.markdown(f"with {proxy}: **{est.value:+.2f}**{where}")
+        active = cv.active_episodes(view)
+        for row in active.itertuples(index=False):
+            st.warning(f"{row.pair}: {FLAG_NAMES.get(str(row.flag), row.flag)} since {row.start:%Y-%m-%d}",
+                       icon=":material/crisis_alert:")
+        if view.pairs and active.empty:
+            st.caption("No decoupling flag active.")
+        st.page_link("views/correlation.py", label=f"{summary.asset} on the Correlation page",
+                     icon=":material/ssid_chart:", query_params=summary.link)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import re
-from io import StringIO
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.e2e.browser import new_page, wait_idle
+from tests.e2e.browser import chart, csv, decode, download, new_page, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -34,35 +32,6 @@ def wait_drawn(page, history_title: str) -> None:
         arg=history_title, timeout=90_000)
     wait_idle(page)
     page.get_by_role("button", name=re.compile(r"Statistics CSV$")).wait_for()
-
-
-def download(page, label: str) -> bytes:
-    with page.expect_download() as info:
-        page.get_by_role("button", name=re.compile(rf"{re.escape(label)}$")).click()
-    with open(info.value.path(), "rb") as fh:
-        return fh.read()
-
-
-def csv(data: bytes) -> pd.DataFrame:
-    return pd.read_csv(StringIO(data.decode("utf-8")))
-
-
-def decode(values: object) -> np.ndarray:
-    """A plotly array as sent to the browser: a list, or a base64 typed array {dtype, bdata, shape}."""
-    if isinstance(values, dict) and "bdata" in values:
-        arr = np.frombuffer(base64.b64decode(values["bdata"]), dtype=np.dtype(values["dtype"]).newbyteorder("<"))
-        shape = values.get("shape")
-        return arr.reshape([int(s) for s in str(shape).split(",")]) if shape else arr
-    return np.asarray(values, dtype="float64")
-
-
-def chart(page, title_part: str) -> list[dict]:
-    """The traces of the chart whose title contains ``title_part``, as the browser holds them."""
-    return page.evaluate(
-        """t => { const gd = Array.from(document.querySelectorAll('.js-plotly-plot'))
-                      .find(d => d.layout.title && d.layout.title.text.includes(t));
-                  return gd.data.map(d => ({name: d.name, type: d.type, x: d.x, y: d.y, z: d.z})); }""",
-        title_part)
 
 
 def utc(values) -> pd.DatetimeIndex:

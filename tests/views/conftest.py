@@ -16,7 +16,7 @@ from data_sources.clients import LockedThrottle
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 # Settings a developer's shell may carry that would change what the pages show.
 UNSET = ("CARRYDESK_DEMO_SCENARIO", "CARRYDESK_DEMO_SEED", "CARRYDESK_DEMO_FAULTS", "CARRYDESK_CONFIG",
-         "CARRYDESK_CCXT_OPTIONS")
+         "CARRYDESK_CCXT_OPTIONS", "CARRYDESK_PROXY_GOLD", "CARRYDESK_PROXY_NASDAQ")
 
 
 @pytest.fixture(scope="module", autouse=True)
