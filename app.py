@@ -21,12 +21,15 @@ pages = {
         st.Page("views/term_structure.py", title="Term structure", icon=":material/stacked_line_chart:"),
         st.Page("views/perp_premium.py", title="Perp premium", icon=":material/compare_arrows:"),
         st.Page("views/funding.py", title="Funding", icon=":material/percent:"),
+        st.Page("views/correlation.py", title="Correlation", icon=":material/ssid_chart:"),
+        st.Page("views/hedge.py", title="Hedge calculator", icon=":material/shield:"),
     ],
 }
 router = st.navigation(pages)
 # page url path -> (ViewState name, prefix of its widget keys), for "Reset this page"
 VIEWS = {"": ("overview", "overview_"), "term_structure": ("term_structure", "ts_"),
-         "perp_premium": ("perp_premium", "pp_"), "funding": ("funding", "fund_")}
+         "perp_premium": ("perp_premium", "pp_"), "funding": ("funding", "fund_"),
+         "correlation": ("correlation", "corr_"), "hedge": ("hedge", "hedge_")}
 
 with st.sidebar:
     try:

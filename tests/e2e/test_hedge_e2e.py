@@ -1,0 +1,83 @@
+"""Hedge calculator in a real browser: sessions never see each other's holdings; a link carries them only when
+the user ticks "include holdings in link", and then reproduces the result in a fresh browser."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.e2e.browser import new_page, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+PASTE = "…or paste CSV: asset,quantity[,cost]"
+
+
+def open_hedge(page, url: str) -> None:
+    page.goto(url)
+    page.get_by_role("heading", name="Hedge calculator", exact=True).wait_for(timeout=90_000)
+    wait_idle(page)
+
+
+def compute(page, csv: str, *, include: bool = False) -> None:
+    page.get_by_label(PASTE).fill(csv)
+    if include:
+        page.get_by_text("Include holdings in link").click()
+    page.get_by_role("button", name="Compute hedge").click()
+    page.get_by_role("heading", name="Scenarios").wait_for(timeout=90_000)
+    wait_idle(page)
+
+
+def body(page) -> str:
+    return page.locator("[data-testid=stMain]").inner_text()
+
+
+def sizing_rows(page) -> str:
+    """The sizing table's accessible grid text (glide draws cells on a canvas; the grid mirrors them)."""
+    grid = page.locator("[data-testid=stDataFrame]").filter(has_text="Net delta USD")
+    return grid.inner_text()
+
+
+def test_two_sessions_with_different_holdings_never_see_each_other(browser, server_url, screenshots):
+    with new_page(browser) as alice, new_page(browser) as bob:
+        open_hedge(alice, f"{server_url}/hedge")
+        open_hedge(bob, f"{server_url}/hedge")
+        compute(alice, "BTC,1.2345")
+        compute(bob, "ETH,777.5")
+        alice.reload()
+        wait_idle(alice)
+        compute(alice, "SOL,4321")
+        for page, mine, theirs in ((alice, "4,321", "777.5"), (bob, "777.5", "4,321")):
+            page.wait_for_timeout(1000)
+            text = body(page)
+            assert "SOL: 4,321 coins" in text if mine == "4,321" else "ETH: 777.5 coins" in text
+            assert theirs not in text and theirs.replace(",", "") not in page.url
+        assert "ETH" not in body(alice).split("Where to hedge")[1].split("Sizing")[0]
+        assert "SOL: " not in body(bob)
+        height = alice.evaluate("document.querySelector('[data-testid=stMainBlockContainer]').scrollHeight")
+        alice.set_viewport_size({"width": 1600, "height": int(height) + 120})
+        alice.wait_for_timeout(1500)
+        alice.screenshot(path=str(screenshots / "hedge.png"), full_page=True)
+
+
+def test_link_carries_holdings_only_when_ticked_and_reproduces_the_result(browser, server_url):
+    with new_page(browser) as page:
+        open_hedge(page, f"{server_url}/hedge")
+        compute(page, "BTC,1.75\nETH,12")
+        query = parse_qs(urlparse(page.url).query)
+        assert "h" not in query and "inc" not in query
+        assert "1.75" not in page.url and "BTC" not in page.url
+        compute(page, "BTC,1.75\nETH,12", include=True)
+        page.wait_for_function("() => location.search.includes('h=')")
+        link = page.url
+        assert parse_qs(urlparse(link).query)["h"] == ["BTC,1.75;ETH,12"]
+        original = body(page)
+    with new_page(browser) as fresh:
+        open_hedge(fresh, link)  # no click: a link with holdings computes on open
+        fresh.get_by_role("heading", name="Scenarios").wait_for(timeout=90_000)
+        text = body(fresh)
+        for needle in ("BTC: 1.75 coins", "ETH: 12 coins"):
+            assert needle in text and needle in original
+        chosen = [ln for ln in original.splitlines() if ln.startswith("Chosen:")]
+        assert chosen and all(c in text for c in chosen)
