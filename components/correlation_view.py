@@ -132,6 +132,12 @@ def load(md: MarketData, params: Params, *, workers: int = 8) -> Loaded:
                 out.sources[name] = labels[kind]
             continue
         frame = res.frame
+        if frame.empty:  # an answer without candles must not just vanish from the page
+            venue = md.venue_label(str(frame.attrs.get("venue", "")))
+            out.errors[name] = f"{venue}: the exchange returned no candles for this window"
+            if kind in labels:
+                out.sources[name] = labels[kind]
+            continue
         closes = pd.Series(frame["close"].to_numpy(dtype="float64"), index=pd.DatetimeIndex(frame["ts"]), name=name)
         out.closes[name] = closes
         venue, symbol = frame.attrs.get("venue", ""), frame.attrs.get("symbol", "")

@@ -213,7 +213,13 @@ class ClientPool:
 
     @staticmethod
     def _load(ex: Any, venue: str, *, reload: bool) -> None:
-        markets = ex.load_markets(reload=reload)
+        try:
+            markets = ex.load_markets(reload=reload)
+        except (KeyError, IndexError, TypeError, ValueError) as e:
+            # ccxt's market parsers index into the answer (e.g. Hyperliquid's perpDexs by dex name): an empty
+            # or cut answer surfaces as a lookup error, which alone would tell the user nothing.
+            raise BadResponseError(f"the markets answer was empty or malformed ({type(e).__name__}: {e})",
+                                   venue=venue) from e
         if not markets:
             # Some ccxt parsers turn a malformed or empty body into "no markets" without an error.
             raise BadResponseError("the exchange listed no markets (empty or malformed answer)", venue=venue)

@@ -87,14 +87,6 @@ def translate(exc: BaseException, *, venue: str | None = None) -> DataSourceErro
         if isinstance(exc, classes):
             return target(message, venue=venue)
     return DataSourceError(message, venue=venue)
-    if isinstance(exc, ValueError | KeyError | TypeError | IndexError):
-        # ccxt's parsers choke on a malformed body with these before any ccxt error is raised.
-        return BadResponseError(message, venue=venue)
-    if isinstance(exc, ccxt.BaseError):
-        return DataSourceError(message, venue=venue)
-    if isinstance(exc, OSError | TimeoutError):
-        return TemporaryError(message, venue=venue)
-    return DataSourceError(message, venue=venue)
 
 
 _ROOT_HINTS: tuple[tuple[str, str], ...] = (

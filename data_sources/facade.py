@@ -25,7 +25,7 @@ from data_sources.config import Proxy, Settings
 from data_sources.errors import DataSourceError, EmptyResultError, InvalidQueryError, UnsupportedError
 from data_sources.simulated.market import SCENARIOS, SimMarket
 from data_sources.venues import DERIVATIVE_VENUES, VENUES, Contract, family_of
-from data_sources.venues.base import MarginTier
+from data_sources.venues.base import MarginTier, Quote
 
 HOUR_MS = 3_600_000
 # Venues publish a settled funding rate up to a minute or two after the hour: an open-ended history
@@ -286,7 +286,7 @@ class MarketData:
 
         def fetch(ex: Any) -> pd.DataFrame:
             contracts = self._derivatives(ex, venue, base)
-            quotes = family_of(spec).quotes(ex, spec, base, contracts) if contracts else []
+            quotes = _priced(ex, family_of(spec).quotes(ex, spec, base, contracts), contracts) if contracts else []
             return frames.term_structure_frame(contracts, quotes, now_ms=self.now_ms(),
                                                fetched_at_ms=time.time_ns() // 1_000_000)
 
@@ -316,6 +316,8 @@ class MarketData:
         def fetch(ex: Any) -> pd.DataFrame:
             perps = [c for b in bases for c in self._derivatives(ex, venue, b) if c.kind == "perp"]
             rows = family_of(spec).funding_now(ex, spec, perps) if perps else []
+            if perps and not rows:  # listed perps, an answer without any: no data, not "no perps"
+                raise EmptyResultError(f"{ex.id} funding_now: the answer had no funding rows", venue=venue)
             return frames.funding_now_frame(venue, perps, rows, fetched_at_ms=time.time_ns() // 1_000_000)
 
         return self.pool.call(venue, fetch)
@@ -328,7 +330,8 @@ class MarketData:
 
         def fetch(ex: Any) -> pd.DataFrame:
             contracts = [c for b in bases_t for c in family_of(spec).contracts(ex, spec, b)]
-            quotes = family_of(spec).quotes(ex, spec, ",".join(bases_t), contracts) if contracts else []
+            quotes = (_priced(ex, family_of(spec).quotes(ex, spec, ",".join(bases_t), contracts), contracts)
+                      if contracts else [])
             return frames.spot_frame(SPOT_VENUE, contracts, quotes, fetched_at_ms=time.time_ns() // 1_000_000)
 
         def work(venue: str) -> Cached[pd.DataFrame]:
@@ -610,3 +613,12 @@ def _reason(e: DataSourceError) -> str:
     if isinstance(e, EmptyResultError):
         return f"no data: {text}"
     return text
+
+
+def _priced(ex: Any, quotes: list[Quote], contracts: list[Contract]) -> list[Quote]:
+    """``quotes``, unless not one of the listed ``contracts`` got a price: an empty answer is missing data
+    (``EmptyResultError``, so the cache keeps serving the last good prices), never "nothing listed"."""
+    if not any(q.last is not None or q.mark is not None or q.index is not None for q in quotes):
+        raise EmptyResultError(f"{ex.id} quotes: the answer had no prices for {len(contracts)} listed contracts",
+                               venue=ex.id)
+    return quotes
