@@ -235,6 +235,9 @@ def fetch_histories(rows: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], dict[s
         except DataSourceError as e:
             errors[series] = str(e)
             continue
+        if res.frame.empty:  # an answer without settlements must not just vanish from the charts
+            errors[series] = "the exchange returned no funding settlements for this window"
+            continue
         parts[series] = res.frame
         results.append(res)
     return parts, errors, results

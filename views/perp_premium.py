@@ -203,6 +203,7 @@ until = as_of - tf if as_of is not None else None
 vs.sync({"hb": hist_base, "sym": up.encode_multi(chosen), "win": win, "res": res,
          "as_of": up.format_as_of(as_of)})
 
+NO_CANDLES = "the exchange returned no candles for this window"
 EMPTY = pd.DataFrame({"ts": pd.Series([], dtype="datetime64[ns, UTC]"), "premium": pd.Series([], dtype="float64")})
 
 
@@ -219,7 +220,10 @@ def load_history(key: str) -> tuple[pd.DataFrame, str, str | None, float]:
         if px == "mark":  # the exchange's own premium series where it publishes one
             try:
                 r = candles("premium_index")
-                return ap.premium_from_index_klines(r.frame), ap.SOURCE_PREMIUM_INDEX, None, r.age_s
+                hist = ap.premium_from_index_klines(r.frame)
+                if hist.empty:
+                    return EMPTY, "failed", NO_CANDLES, float("nan")
+                return hist, ap.SOURCE_PREMIUM_INDEX, None, r.age_s
             except UnsupportedError:
                 pass
         try:
@@ -231,6 +235,8 @@ def load_history(key: str) -> tuple[pd.DataFrame, str, str | None, float]:
         except UnsupportedError:
             return EMPTY, f"not available: {md.venue_label(venue)} publishes no {px} candles", None, float("nan")
         hist = ap.premium_from_klines(price.frame, idx.frame)
+        if hist.empty:  # an answer without candles must not just vanish from the chart
+            return EMPTY, "failed", NO_CANDLES, float("nan")
         return hist, ap.premium_history_source(px), None, max(idx.age_s, price.age_s)
     except DataSourceError as e:
         return EMPTY, "failed", str(e), float("nan")
