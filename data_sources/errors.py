@@ -89,6 +89,31 @@ def translate(exc: BaseException, *, venue: str | None = None) -> DataSourceErro
     return DataSourceError(message, venue=venue)
 
 
+_PLAIN: tuple[tuple[type[DataSourceError], tuple[tuple[str, str], ...], str | None], ...] = (
+    # (class, (needle in the message -> lead), default lead); first class that matches wins
+    (EmptyResultError, (), "no data"),
+    (RateLimitedError, (("418", "blocked by the exchange (IP ban, HTTP 418)"),
+                        ("banned", "blocked by the exchange (IP ban)"),
+                        ("403", "blocked by the exchange (HTTP 403)")), "rate limited (HTTP 429)"),
+    (TemporaryError, (("timed out", "timed out"), ("connection refused", "connection refused"),
+                      ("cannot resolve", "exchange host not found (no network or DNS)"),
+                      ("403", "blocked by the exchange (HTTP 403)"),
+                      (" 50", "exchange server error (HTTP 5xx)"), ("maintenance", "exchange under maintenance")),
+     "exchange temporarily unavailable"),
+    (BadResponseError, (), "malformed answer"),
+    (UnsupportedError, (), "not offered by the exchange"),
+)
+
+
+def plain_reason(e: DataSourceError) -> str | None:
+    """A short plain-words lead for ``e`` ("timed out", "rate limited (HTTP 429)", ...), or None."""
+    text = str(e).lower()
+    for cls, needles, default in _PLAIN:
+        if isinstance(e, cls):
+            return next((lead for needle, lead in needles if needle in text), default)
+    return None
+
+
 _ROOT_HINTS: tuple[tuple[str, str], ...] = (
     ("Failed to resolve", "cannot resolve the exchange's host name: no network or DNS"),
     ("Name or service not known", "cannot resolve the exchange's host name: no network or DNS"),

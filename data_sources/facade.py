@@ -22,12 +22,13 @@ from data_sources import calendars, frames, margin
 from data_sources.cache import Cached, DataCache, ttl_until
 from data_sources.clients import ClientPool
 from data_sources.config import Proxy, Settings
-from data_sources.errors import DataSourceError, EmptyResultError, InvalidQueryError, UnsupportedError
+from data_sources.errors import DataSourceError, EmptyResultError, InvalidQueryError, UnsupportedError, plain_reason
 from data_sources.simulated.market import SCENARIOS, SimMarket
 from data_sources.venues import DERIVATIVE_VENUES, VENUES, Contract, family_of
 from data_sources.venues.base import MarginTier, Quote
 
 HOUR_MS = 3_600_000
+REASON_DETAIL_CHARS = 220  # the exchange's own words after the plain lead; the full text is in the log
 # Venues publish a settled funding rate up to a minute or two after the hour: an open-ended history
 # fetched that early may lack the newest row, so it is kept only briefly instead of until the next hour.
 SETTLEMENT_GRACE_MS = 120_000
@@ -607,12 +608,15 @@ class MarketData:
 
 
 def _reason(e: DataSourceError) -> str:
+    """Why a venue is missing, for the page: a plain lead ("timed out", "rate limited (HTTP 429)", ...),
+    then the exchange's own words, shortened."""
     text = str(e)
     if e.venue and text.startswith(f"{e.venue}: "):
         text = text[len(e.venue) + 2 :]
-    if isinstance(e, EmptyResultError):
-        return f"no data: {text}"
-    return text
+    if len(text) > REASON_DETAIL_CHARS:
+        text = text[:REASON_DETAIL_CHARS].rstrip() + "…"
+    lead = plain_reason(e)
+    return f"{lead}: {text}" if lead else text
 
 
 def _priced(ex: Any, quotes: list[Quote], contracts: list[Contract]) -> list[Quote]:
