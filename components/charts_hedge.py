@@ -19,8 +19,9 @@ TOTAL = "Total"
 def scenario_figure(scenarios: pd.DataFrame, *, title: str) -> go.Figure:
     """The book's P&L across price moves: spot, hedge, carry + fees and net (total), and each holding's net.
 
-    Traces: "Spot P&L", "Hedge P&L", "Funding/basis + fees", "Net" (the Total rows), then "Net · <asset>"
-    (dotted) per holding when there are several, and "Net ±1sd beta residual" band edges for a proxy hedge.
+    Traces: "Spot P&L", "Hedge P&L", "Funding/basis + fees", "Net" (the Total rows, absent when there are none),
+    then "Net · <asset>" (dotted) per holding when there are several (each over its own range), and "Net ±1sd
+    beta residual" band edges for a proxy hedge (over the Total's moves).
     """
     fig = go.Figure()
     total = scenarios[scenarios["Asset"] == TOTAL].sort_values("Move %")
@@ -29,7 +30,7 @@ def scenario_figure(scenarios: pd.DataFrame, *, title: str) -> go.Figure:
         "Spot P&L": total["Spot P&L"], "Hedge P&L": total["Hedge P&L"],
         "Funding/basis + fees": total["Funding/basis"] + total["Fees"], "Net": total["Net"],
     }
-    for name, y in series.items():
+    for name, y in series.items() if not total.empty else ():  # no Total: ranges share no move
         fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines+markers" if name == "Net" else "lines",
                                  line={"color": COLORS[name], "width": 3 if name == "Net" else 2},
                                  hovertemplate="%{x:+.0f}%: %{y:,.2f} USD<extra>" + name + "</extra>"))

@@ -41,14 +41,26 @@ SCENARIO_STEP = 0.05
 BASE_RE = re.compile(r"^[A-Z0-9]{2,12}$")
 
 # Holding columns: the editor's, the CSV's (asset, quantity[, cost]) and the link's, in this order.
+# The per-row overrides after "leverage" were added later: appended, so older links still parse.
 HOLDING_COLUMNS: tuple[str, ...] = ("asset", "quantity", "cost", "vehicle", "exchange", "margin", "instrument",
-                                    "ratio", "leverage")
+                                    "ratio", "leverage", "horizon", "funding", "funding_days", "funding_rate",
+                                    "fee", "move_lo", "move_hi")
 CSV_COLUMNS: tuple[str, ...] = ("asset", "quantity", "cost")
 HOLDING_LABELS: dict[str, str] = {
     "asset": "Asset", "quantity": "Quantity", "cost": "Cost basis", "vehicle": "Hedge with",
     "exchange": "Exchange", "margin": "Margin", "instrument": "Instrument", "ratio": "Ratio %",
-    "leverage": "Leverage",
+    "leverage": "Leverage", "horizon": "Horizon d", "funding": "Funding", "funding_days": "Funding N d",
+    "funding_rate": "Funding %/8h", "fee": "Fee bps", "move_lo": "Scenario from %", "move_hi": "Scenario to %",
 }
+# Holding attribute -> Settings field it overrides (None on the holding: the apply-to-all value).
+OVERRIDES: tuple[str, ...] = ("vehicle", "exchange", "margin", "instrument", "ratio", "leverage", "horizon_days",
+                              "funding_mode", "funding_days", "funding_custom_8h", "fee_bps", "move_lo", "move_hi")
+# Bounds of the per-row overrides, the same as the apply-to-all widgets'.
+FUNDING_DAYS_RANGE = (1, 365)
+FUNDING_RATE_RANGE_PCT = (-5.0, 5.0)  # % per 8 h
+FEE_RANGE_BPS = (-10.0, 100.0)
+MOVE_LO_RANGE_PCT = (-95.0, 0.0)
+MOVE_HI_RANGE_PCT = (0.0, hg.MAX_MOVE * 100)
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,7 @@ class Problem:
 # -- settings -----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Settings:
-    """The hedge settings (the "apply to all" values; a holding's row may override the first six)."""
+    """The hedge settings (the "apply to all" values; a holding's row may override those in ``OVERRIDES``)."""
 
     vehicle: str = "self"
     instrument: str = "best"
@@ -129,12 +141,18 @@ class Holding:
     instrument: str | None = None
     ratio: float | None = None  # fraction
     leverage: float | None = None
+    horizon_days: float | None = None
+    funding_mode: str | None = None
+    funding_days: int | None = None
+    funding_custom_8h: float | None = None  # fraction per 8 h
+    fee_bps: float | None = None
+    move_lo: float | None = None  # fraction
+    move_hi: float | None = None  # fraction
     origin: str = ""
 
     def settings(self, base: Settings) -> Settings:
         """The settings this holding is hedged with: its overrides on top of ``base``."""
-        over = {k: getattr(self, k) for k in ("vehicle", "exchange", "margin", "instrument", "ratio", "leverage")
-                if getattr(self, k) is not None}
+        over = {k: getattr(self, k) for k in OVERRIDES if getattr(self, k) is not None}
         return replace(base, **over)
 
 
@@ -228,7 +246,71 @@ def _overrides(raw: Mapping[str, object], asset: str, venues: Sequence[str]) -> 
         if not 1 <= lev <= hg.MAX_LEVERAGE:
             raise ValueError(f"{asset}: leverage must be at least 1x and within the market's maximum, got {lev:g}x")
         over["leverage"] = lev
+    over.update(_number_overrides(raw, asset))
+    if (v := _optional(raw, "funding")) is not None:
+        over["funding_mode"] = _choice(v, FUNDING_MODES, f"{asset}: funding assumption")
+    if "move_lo" in over and "move_hi" in over and over["move_lo"] >= over["move_hi"]:
+        raise ValueError(f"{asset}: scenario from {over['move_lo']:+.0%} must be below to {over['move_hi']:+.0%}")
     return over
+
+
+# Numeric per-row overrides: raw column, Settings field, name in messages, bounds, unit, factor to the field.
+_NUMBER_OVERRIDES: tuple[tuple[str, str, str, tuple[float, float], str, float], ...] = (
+    ("horizon", "horizon_days", "horizon", (1.0, hg.MAX_HORIZON_DAYS), "days", 1.0),
+    ("funding_days", "funding_days", "funding N days", (float(FUNDING_DAYS_RANGE[0]), float(FUNDING_DAYS_RANGE[1])),
+     "days", 1.0),
+    ("funding_rate", "funding_custom_8h", "custom funding", FUNDING_RATE_RANGE_PCT, "% per 8h", 0.01),
+    ("fee", "fee_bps", "taker fee", FEE_RANGE_BPS, "bps", 1.0),
+    ("move_lo", "move_lo", "scenario from", MOVE_LO_RANGE_PCT, "%", 0.01),
+    ("move_hi", "move_hi", "scenario to", MOVE_HI_RANGE_PCT, "%", 0.01),
+)
+
+
+def _number_overrides(raw: Mapping[str, object], asset: str) -> dict[str, Any]:
+    over: dict[str, Any] = {}
+    for column, attr, what, (lo, hi), unit, factor in _NUMBER_OVERRIDES:
+        if (v := _optional(raw, column)) is None:
+            continue
+        x = _to_float(v, f"{asset}: {what}")
+        if not lo <= x <= hi:
+            raise ValueError(f"{asset}: {what} must be {lo:g} to {hi:g} {unit}, got {x:g} {unit}")
+        if column == "funding_days":
+            if x != int(x):
+                raise ValueError(f"{asset}: {what} must be a whole number of days, got {x:g}")
+            over[attr] = int(x)
+        else:
+            over[attr] = x * factor
+    return over
+
+
+def overrides_text(h: Holding) -> str | None:
+    """The row's own horizon, funding, fee and scenario range in words (None when it has none of them)."""
+    parts = []
+    if h.horizon_days is not None:
+        parts.append(f"horizon {h.horizon_days:g} days")
+    if h.funding_mode is not None or h.funding_days is not None or h.funding_custom_8h is not None:
+        f = [h.funding_mode or "funding"]
+        if h.funding_days is not None:
+            f.append(f"N {h.funding_days} days")
+        if h.funding_custom_8h is not None:
+            f.append(f"custom {h.funding_custom_8h:.4%}/8h")
+        parts.append("funding " + ", ".join(f).removeprefix("funding "))
+    if h.fee_bps is not None:
+        parts.append(f"taker fee {h.fee_bps:g} bps")
+    if h.move_lo is not None or h.move_hi is not None:
+        lo = "…" if h.move_lo is None else f"{h.move_lo:+.0%}"
+        hi = "…" if h.move_hi is None else f"{h.move_hi:+.0%}"
+        parts.append(f"scenario {lo} .. {hi}")
+    return "; ".join(parts) or None
+
+
+def check_holding(h: Holding, base: Settings) -> str | None:
+    """Why ``h``'s overrides do not fit the apply-to-all settings (a one-sided scenario range), or None."""
+    s = h.settings(base)
+    if s.move_lo >= s.move_hi:
+        return (f"{h.asset}: scenario range {s.move_lo:+.0%} .. {s.move_hi:+.0%} (the row's override with the "
+                "apply-to-all end) runs nowhere: low must be below high")
+    return None
 
 
 def parse_holdings(rows: Iterable[tuple[str, Mapping[str, object]]], *, known: Callable[[str], bool],
@@ -338,12 +420,19 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def _pct(fraction: float | None) -> str:
+    # rounded so 0.07 shows as 7, not 7.000000000000001 (fractions are parsed from percent to 1e-10)
+    return "" if fraction is None else _cell(round(fraction * 100, 10))
+
+
 def encode_holdings(holdings: Sequence[Holding]) -> str:
     """Holdings for the link (only when the user ticks "include holdings"): rows by ";", fields by ","."""
     out = []
     for h in holdings:
         cells = [h.asset, _cell(h.quantity), _cell(h.cost), _cell(h.vehicle), _cell(h.exchange), _cell(h.margin),
-                 _cell(h.instrument), _cell(None if h.ratio is None else h.ratio * 100), _cell(h.leverage)]
+                 _cell(h.instrument), _pct(h.ratio), _cell(h.leverage), _cell(h.horizon_days),
+                 _cell(h.funding_mode), _cell(h.funding_days), _pct(h.funding_custom_8h), _cell(h.fee_bps),
+                 _pct(h.move_lo), _pct(h.move_hi)]
         while cells and cells[-1] == "":
             cells.pop()
         out.append(",".join(cells))
@@ -361,17 +450,27 @@ def link_rows(raw: str | None) -> list[tuple[str, dict[str, object]]]:
     return out
 
 
+_ATTR_OF = {"horizon": "horizon_days", "funding": "funding_mode", "funding_rate": "funding_custom_8h",
+            "fee": "fee_bps"}
+_PERCENT = ("ratio", "funding_rate", "move_lo", "move_hi")  # fractions on the holding, percent in the editor
+
+
+def _editor_value(h: Holding, column: str) -> object:
+    v = getattr(h, _ATTR_OF.get(column, column))
+    return round(v * 100, 10) if column in _PERCENT and v is not None else v
+
+
 def editor_frame(holdings: Sequence[Holding]) -> pd.DataFrame:
     """Holdings as the editor's starting table (labels as columns)."""
     data = {HOLDING_LABELS[c]: [] for c in HOLDING_COLUMNS}  # type: dict[str, list[Any]]
     for h in holdings:
         for c in HOLDING_COLUMNS:
-            v = getattr(h, c)
-            data[HOLDING_LABELS[c]].append(v * 100 if c == "ratio" and v is not None else v)
+            data[HOLDING_LABELS[c]].append(_editor_value(h, c))
     frame = pd.DataFrame(data)
-    for c in ("quantity", "cost", "ratio", "leverage"):
+    for c in ("quantity", "cost", "ratio", "leverage", "horizon", "funding_days", "funding_rate", "fee", "move_lo",
+              "move_hi"):
         frame[HOLDING_LABELS[c]] = pd.to_numeric(frame[HOLDING_LABELS[c]], errors="coerce").astype("float64")
-    for c in ("asset", "vehicle", "exchange", "margin", "instrument"):
+    for c in ("asset", "vehicle", "exchange", "margin", "instrument", "funding"):
         frame[HOLDING_LABELS[c]] = frame[HOLDING_LABELS[c]].astype("object")
     return frame
 
@@ -433,8 +532,34 @@ def _funding(md: MarketData, m: Market, s: Settings, perps: pd.DataFrame) -> pd.
     return pd.DataFrame(rows, columns=cols)
 
 
-def load_market(md: MarketData, base: str, s: Settings, *, with_contracts: bool = True) -> Market:
-    """Price (Binance spot, else the exchanges' median index), instruments, quotes and funding of ``base``."""
+FundingKey = tuple[str, int, float]  # mode, N days (mean), rate per 8 h (custom): what a funding frame depends on
+
+
+def funding_key(s: Settings) -> FundingKey:
+    """The part of ``s`` the funding frame depends on (holdings that share it share one load)."""
+    return (s.funding_mode, s.funding_days if s.funding_mode == "mean" else 0,
+            s.funding_custom_8h if s.funding_mode == "custom" else 0.0)
+
+
+def load_funding(md: MarketData, m: Market, s: Settings) -> pd.DataFrame:
+    """The funding frame of ``m``'s perpetuals under ``s``' assumption; errors go into ``m.errors``."""
+    cols = ["venue", "symbol", "rate_per_hour", "basis"]
+    perps = m.instruments[m.instruments["kind"] == "perp"] if not m.instruments.empty else m.instruments
+    if perps.empty:
+        return pd.DataFrame(columns=cols)
+    try:
+        return _funding(md, m, s, perps)
+    except DataSourceError as e:
+        m.errors["funding"] = str(e)
+        return pd.DataFrame(columns=cols)
+
+
+def load_market(md: MarketData, base: str, s: Settings, *, with_contracts: bool = True,
+                with_funding: bool = True) -> Market:
+    """Price (Binance spot, else the exchanges' median index), instruments, quotes and funding of ``base``.
+
+    ``with_funding=False`` leaves ``funding`` empty: ``compute`` loads it per funding assumption (``load_funding``).
+    """
     empty = pd.DataFrame()
     m = Market(base=base, price=float("nan"), price_source="", instruments=empty, quotes=empty, funding=empty)
     try:
@@ -464,13 +589,8 @@ def load_market(md: MarketData, base: str, s: Settings, *, with_contracts: bool 
         m.instruments = ins.frame
     except DataSourceError as e:
         m.errors["instruments"] = str(e)
-    perps = m.instruments[m.instruments["kind"] == "perp"] if not m.instruments.empty else m.instruments
-    try:
-        m.funding = _funding(md, m, s, perps) if not perps.empty else pd.DataFrame(
-            columns=["venue", "symbol", "rate_per_hour", "basis"])
-    except DataSourceError as e:
-        m.errors["funding"] = str(e)
-        m.funding = pd.DataFrame(columns=["venue", "symbol", "rate_per_hour", "basis"])
+    if with_funding:
+        m.funding = load_funding(md, m, s)
     return m
 
 
@@ -649,19 +769,35 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     error: str | None = None  # why there is no hedge for this holding
+    picked: bool = False  # the chosen row is the user's pick ("Hedge with"), not the cheapest
+    pick_problem: str | None = None  # why the user's pick was not used
+
+
+Pick = tuple[str, str]  # (venue, symbol) of a ranked row the user chose instead of the cheapest
 
 
 def plan_holding(md: MarketData, holding: Holding, base_settings: Settings, markets: Mapping[str, Market],
-                 betas: Mapping[tuple[str, str], Beta]) -> Plan:
-    """Rank the hedges of one holding, size the chosen one, its margin, scenarios and warnings."""
+                 betas: Mapping[tuple[str, str], Beta], *,
+                 fundings: Mapping[tuple[str, FundingKey], pd.DataFrame] | None = None,
+                 pick: Pick | None = None) -> Plan:
+    """Rank the hedges of one holding, size the chosen one, its margin, scenarios and warnings.
+
+    ``fundings``: funding frames by (vehicle, ``funding_key``) for holdings whose funding assumption differs
+    (absent: the market's own). ``pick``: a ranked row to use instead of the cheapest; one that is not ranked
+    (or has no known cost) is named in ``plan.pick_problem`` and the cheapest is used.
+    """
     s = holding.settings(base_settings)
     vehicle = holding.asset if s.vehicle == "self" else s.vehicle
     own = markets[holding.asset]
     plan = Plan(holding=holding, settings=s, vehicle=vehicle, price=own.price, price_source=own.price_source)
+    if (why := check_holding(holding, base_settings)) is not None:
+        plan.problems.append(Problem("scenario", why))
+        plan.error = why
+        return plan
+    market = _with_funding(markets[vehicle], vehicle, s, fundings)
     if not math.isfinite(own.price):
         plan.error = f"no price for {holding.asset}: " + ("; ".join(own.errors.values()) or "no exchange answered")
         return plan
-    market = markets[vehicle]
     beta = 1.0
     if vehicle != holding.asset:
         plan.beta = b = betas[(holding.asset, vehicle)]
@@ -698,8 +834,7 @@ def plan_holding(md: MarketData, holding: Holding, base_settings: Settings, mark
         plan.error = "no contract has a known cost over the horizon: " + "; ".join(
             str(n) for n in ranking["note"].dropna().unique())
         return plan
-    chosen = finite.iloc[0].to_dict()
-    plan.chosen = chosen
+    chosen = _choose(md, plan, finite, pick)
     pick = (allowed["symbol"] == chosen["symbol"]) & (allowed["venue"] == chosen["venue"])
     inst = instrument_of(allowed[pick].iloc[0].to_dict())
     plan.instrument = inst
@@ -721,7 +856,7 @@ def plan_holding(md: MarketData, holding: Holding, base_settings: Settings, mark
                 b_.residual_vol) else None, horizon_days=s.horizon_days)
     except hg.HedgeInputError as e:
         plan.problems.append(Problem("scenario", str(e)))
-    rate = chosen.get("funding_rate_per_hour")
+    rate: Any = chosen.get("funding_rate_per_hour")
     plan.warnings = hg.hedge_warnings(
         sizing=sizing, funding_rate_8h=float(rate) * 8 if inst.kind == "perp" and pd.notna(rate) else None,
         liquidation=plan.liquidation, instrument=inst, horizon_days=s.horizon_days,
@@ -730,6 +865,29 @@ def plan_holding(md: MarketData, holding: Holding, base_settings: Settings, mark
         beta_rolling=b_.rolling if b_ is not None and b_.rolling.size >= 2 else None,
         funding_threshold_8h=s.drag_8h, liquidation_distance=s.liq_warn)
     return plan
+
+
+def _with_funding(market: Market, vehicle: str, s: Settings,
+                  fundings: Mapping[tuple[str, FundingKey], pd.DataFrame] | None) -> Market:
+    """``market`` with the funding frame of ``s``' assumption, when ``compute`` loaded one for it."""
+    if fundings is not None and (vehicle, funding_key(s)) in fundings:
+        return replace(market, funding=fundings[(vehicle, funding_key(s))])
+    return market
+
+
+def _choose(md: MarketData, plan: Plan, finite: pd.DataFrame, pick: Pick | None) -> dict[str, Any]:
+    """The ranked row to hedge with: the user's pick when it is ranked with a known cost, else the cheapest."""
+    chosen: dict[str, Any] = finite.iloc[0].to_dict()
+    if pick is not None:
+        hit = finite[(finite["venue"] == pick[0]) & (finite["symbol"] == pick[1])]
+        if hit.empty:
+            plan.pick_problem = (f"{pick[1]} on {md.venue_label(pick[0])} is not a row of {plan.holding.asset}'s "
+                                 "ranking with a known cost (the settings changed?): using the cheapest")
+        else:
+            chosen = hit.iloc[0].to_dict()
+            plan.picked = True
+    plan.chosen = chosen
+    return chosen
 
 
 def _margin(md: MarketData, plan: Plan, inst: hg.Instrument, chosen: Mapping[str, Any], market: Market) -> None:
@@ -782,28 +940,42 @@ class Book:
     problems: list[Problem]
 
 
-def compute(md: MarketData, holdings: Sequence[Holding], settings: Settings, *, workers: int = 4) -> Book:
-    """Load what the holdings need (concurrently; the facade caches it) and plan each holding."""
+def compute(md: MarketData, holdings: Sequence[Holding], settings: Settings, *, workers: int = 4,
+            picks: Mapping[str, Pick] | None = None) -> Book:
+    """Load what the holdings need (concurrently; the facade caches it) and plan each holding.
+
+    Funding is loaded once per (vehicle, funding assumption): holdings may override the assumption.
+    ``picks``: asset -> the ranked row the user chose (``plan_holding``'s ``pick``).
+    """
     problems: list[Problem] = []
     bases: dict[str, bool] = {}  # base -> needs contracts
     pairs = set()
+    fkeys: dict[tuple[str, FundingKey], Settings] = {}
     for h in holdings:
         s = h.settings(settings)
         vehicle = h.asset if s.vehicle == "self" else s.vehicle
         bases[h.asset] = bases.get(h.asset, False) or vehicle == h.asset
         bases[vehicle] = True
+        fkeys.setdefault((vehicle, funding_key(s)), s)
         if vehicle != h.asset:
             pairs.add((h.asset, vehicle, s.beta_days))
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(bases) + len(pairs))),
                             thread_name_prefix="hedge-load") as pool:
-        mfut = {b: pool.submit(load_market, md, b, settings, with_contracts=need) for b, need in bases.items()}
+        mfut = {b: pool.submit(load_market, md, b, settings, with_contracts=need, with_funding=False)
+                for b, need in bases.items()}
         bfut = {(a, v): pool.submit(load_beta, md, a, v, d) for a, v, d in pairs}
         markets = {b: f.result() for b, f in mfut.items()}
+        ffut = {k: pool.submit(load_funding, md, markets[k[0]], s) for k, s in fkeys.items()}
+        fundings = {k: f.result() for k, f in ffut.items()}
         betas = {k: f.result() for k, f in bfut.items()}
+    for (vehicle, key), frame in fundings.items():
+        if key == funding_key(settings):
+            markets[vehicle].funding = frame  # the apply-to-all assumption's frame is the market's own
     plans = []
     for h in holdings:
         try:
-            plans.append(plan_holding(md, h, settings, markets, betas))
+            plans.append(plan_holding(md, h, settings, markets, betas, fundings=fundings,
+                                      pick=(picks or {}).get(h.asset)))
         except hg.HedgeInputError as e:
             field_ = e.field if e.field in ("ratio", "leverage", "horizon", "scenario") else "holdings"
             p = Plan(holding=h, settings=h.settings(settings), vehicle="", price=float("nan"), price_source="",
@@ -933,7 +1105,11 @@ def scenario_tables(plans: Sequence[Plan]) -> pd.DataFrame:
         return pd.DataFrame()
     allp = pd.concat(parts, ignore_index=True)
     money = ["spot_pnl", "hedge_pnl", "carry", "fees", "net", "residual_1sd"]
-    total = allp.groupby("move", sort=True)[[*money, "start_value"]].sum(min_count=1).reset_index()
+    # Ranges may differ by holding: the book total only over the moves every holding has (a sum over some
+    # holdings would look like the book's P&L and is not).
+    common = set.intersection(*(set(np.round(p["move"], 10)) for p in parts))
+    shared = allp[np.round(allp["move"], 10).isin(common)]
+    total = shared.groupby("move", sort=True)[[*money, "start_value"]].sum(min_count=1).reset_index()
     total["net_pct"] = total["net"] / total["start_value"]
     total["residual_1sd"] = float("nan")  # residuals of different assets do not simply add
     total["asset"] = "Total"
@@ -943,6 +1119,89 @@ def scenario_tables(plans: Sequence[Plan]) -> pd.DataFrame:
     cols = ["asset", *SCENARIO_LABELS]
     out = out.reindex(columns=cols)
     return out.rename(columns={"asset": "Asset", **SCENARIO_LABELS})
+
+
+def scenario_note(plans: Sequence[Plan]) -> str | None:
+    """What the page says when holdings' scenario ranges or horizons differ (None when they all agree)."""
+    with_scen = [p for p in plans if not p.scenarios.empty]
+    ranges = {(p.settings.move_lo, p.settings.move_hi) for p in with_scen}
+    horizons = {p.settings.horizon_days for p in with_scen}
+    if len(ranges) <= 1 and len(horizons) <= 1:
+        return None
+    each = "; ".join(f"{p.holding.asset} {p.settings.move_lo:+.0%} .. {p.settings.move_hi:+.0%} over "
+                     f"{p.settings.horizon_days:g} days" for p in with_scen)
+    out = f"Holdings have their own scenario ranges or horizons ({each})."
+    if len(ranges) > 1:
+        common = set.intersection(*(set(np.round(p.settings.moves(), 10)) for p in with_scen))
+        out += (f" The book Total covers only the {len(common)} moves every holding's range includes"
+                + (f" ({min(common):+.0%} .. {max(common):+.0%})" if common else " (none: no Total)")
+                + "; each holding's own lines cover its whole range.")
+    if len(horizons) > 1:
+        out += " The Total adds each holding's P&L over its own horizon."
+    return out
+
+
+PICK_BEST = "best"
+
+
+def pick_value(venue: str, symbol: str) -> str:
+    """A ranked row as the "Hedge with" option and the link's text: ``venue@symbol``."""
+    return f"{venue}@{symbol}"
+
+
+def pick_options(plan: Plan) -> list[str]:
+    """"best" and every ranked row with a known cost, cheapest first (rows without a cost cannot be sized)."""
+    r = plan.ranking
+    if r.empty:
+        return [PICK_BEST]
+    ok = r[np.isfinite(r["expected_cost_usd"].astype(float))]
+    return [PICK_BEST, *(pick_value(v, s) for v, s in zip(ok["venue"], ok["symbol"], strict=True))]
+
+
+def pick_label(plan: Plan, value: str, label: Callable[[str], str] = str) -> str:
+    """``exchange · symbol · margin`` of an option (``best (cheapest)`` for "best")."""
+    if value == PICK_BEST:
+        return "best (cheapest)"
+    venue, _, symbol = value.partition("@")
+    r = plan.ranking
+    hit = r[(r["venue"] == venue) & (r["symbol"] == symbol)] if not r.empty else r
+    margin = f" · {hit['margin'].iloc[0]}" if len(hit) else ""
+    return f"{label(venue)} · {symbol}{margin}"
+
+
+SYMBOL_RE = re.compile(r"^[A-Za-z0-9/:_.\-]{1,64}$")
+
+
+def parse_pick(value: str | None, venues: Sequence[str]) -> Pick | None:
+    """``venue@symbol`` as a ``Pick``; None for "best", blank or malformed text."""
+    if not value or value == PICK_BEST:
+        return None
+    venue, sep, symbol = value.partition("@")
+    if not sep or venue not in venues or not SYMBOL_RE.match(symbol):
+        return None
+    return venue, symbol
+
+
+def encode_picks(picks: Mapping[str, Pick]) -> str | None:
+    """The link's ``pk``: ``ASSET@venue@symbol`` joined by ";" (no quantities); None when every pick is best."""
+    return ";".join(f"{a}@{pick_value(*p)}" for a, p in picks.items()) or None
+
+
+def parse_picks(raw: str | None, venues: Sequence[str]) -> tuple[dict[str, Pick], list[str]]:
+    """The link's picks and a message per part that is not ``ASSET@venue@symbol`` (that part is ignored)."""
+    out: dict[str, Pick] = {}
+    bad: list[str] = []
+    for part in (raw or "").split(";")[:MAX_ROWS]:
+        if not part.strip():
+            continue
+        asset, sep, rest = part.partition("@")
+        pick = parse_pick(rest, venues) if sep and BASE_RE.match(asset) else None
+        if pick is None:
+            bad.append(f"link: pk part {part[:80]!r} is not ASSET@exchange@symbol with a known exchange: ignored "
+                       "(the cheapest row is used)")
+            continue
+        out[asset] = pick
+    return out, bad
 
 
 def plan_csv(sizing: pd.DataFrame, costs: pd.DataFrame, margin: pd.DataFrame, scen: pd.DataFrame,

@@ -2,9 +2,11 @@
 
 One ``st.form``: nothing recomputes until the user submits. The settings live in the URL (``veh``, ``inst``,
 ``ex``, ``mg``, ``ratio`` %, ``lev``, ``hz`` days, ``fa`` current|mean|custom, ``fn`` days, ``fr`` % per 8h,
-``fee`` bps, ``lo``/``hi`` scenario %, ``bw`` beta days, ``mmr`` %, ``liq`` %, ``drag`` % per 8h); the holdings
-(``h``) only when the user ticks "include holdings in link" (``inc=1``). Holdings stay in this session's
-form and state: never cached, logged or shared. Parsing and the plan: ``components.hedge_view``; math:
+``fee`` bps, ``lo``/``hi`` scenario %, ``bw`` beta days, ``mmr`` %, ``liq`` %, ``drag`` % per 8h, ``pk`` the
+rows picked in "Hedge with" as ``ASSET@exchange@symbol;...``, no quantities); the holdings (``h``, with their
+per-row overrides) only when the user ticks "include holdings in link" (``inc=1``). Holdings stay in this
+session's form and state (the last submitted ones in ``st.session_state``, so a pick recomputes without a
+resubmit): never cached, logged or shared. Parsing and the plan: ``components.hedge_view``; math:
 ``analytics.hedge``; chart: ``components.charts_hedge``.
 """
 
@@ -24,6 +26,8 @@ from components.formatting import MISSING
 from components.ui_state import ViewState
 
 GO = "hedge_go"  # session state: the form was submitted in this session (or a link brought holdings)
+SUBMITTED = "hedge_submitted"  # session state: (holdings, settings) of the last submit; a pick reruns from it
+PICK = "hedge_pick_"  # + asset: the "Hedge with" selectbox of that holding
 RATIO_PRESETS = {"full": "Full (100 %)", "half": "Half (50 %)", "custom": "Custom"}
 FUNDING_NAMES = {"current": "Current rate", "mean": "Mean of the last N days", "custom": "Custom rate"}
 VEHICLE_NAMES = {"self": "The asset itself", "BTC": "BTC (proxy, beta)", "ETH": "ETH (proxy, beta)"}
@@ -85,6 +89,9 @@ u_mmr = url_number("mmr", None, 0, 50, "mmr")
 u_liq = url_number("liq", D.liq_warn * 100, 0, 100, "liq")
 u_drag = url_number("drag", D.drag_8h * 100, 0, 5, "liq")
 u_inc = st.query_params.get("inc") == "1"
+u_picks, pick_link_problems = hv.parse_picks(st.query_params.get("pk"), venues)
+for m in pick_link_problems:
+    problem("holdings", m)
 
 known = hv.known_assets(md)
 link_holdings, link_problems = hv.parse_holdings(hv.link_rows(st.query_params.get("h")),
@@ -114,6 +121,15 @@ with st.form("hedge_form", border=True):
             "Instrument": st.column_config.TextColumn(help="best, perp, future, or a symbol from the ranking"),
             "Ratio %": st.column_config.NumberColumn(help="0-100"),
             "Leverage": st.column_config.NumberColumn(help="Within the market's maximum"),
+            "Horizon d": st.column_config.NumberColumn(help=f"1-{hg.MAX_HORIZON_DAYS:g} days"),
+            "Funding": st.column_config.SelectboxColumn(options=list(hv.FUNDING_MODES),
+                                                        help="current, mean (of the last N days) or custom"),
+            "Funding N d": st.column_config.NumberColumn(help="Days averaged by 'mean' (1-365)"),
+            "Funding %/8h": st.column_config.NumberColumn(help="The rate 'custom' assumes (-5..5 % per 8h)",
+                                                          format="%.4f"),
+            "Fee bps": st.column_config.NumberColumn(help="Taker fee (-10..100 bps); blank: the setting below"),
+            "Scenario from %": st.column_config.NumberColumn(help="-95..0"),
+            "Scenario to %": st.column_config.NumberColumn(help="0..1000"),
         })
     slots["holdings"] = st.empty()
     c = st.columns(2)
@@ -178,10 +194,11 @@ with st.form("hedge_form", border=True):
                                  "dated default table; Deribit: its documented rates). Set to override.")
     slots["mmr"] = r[3].empty()
     sc = r[4].columns(2)
-    move_lo = sc[0].number_input("Scenario from %", min_value=-95.0, max_value=0.0, value=float(u_lo or -50),
-                                 step=5.0, key="hedge_lo")
-    move_hi = sc[1].number_input("to %", min_value=0.0, max_value=1000.0, value=float(u_hi or 50), step=5.0,
-                                 key="hedge_hi")
+    # "is None", not "or": a link's lo=0 or hi=0 is a value, not a missing one
+    move_lo = sc[0].number_input("Scenario from %", min_value=-95.0, max_value=0.0,
+                                 value=float(D.move_lo * 100 if u_lo is None else u_lo), step=5.0, key="hedge_lo")
+    move_hi = sc[1].number_input("to %", min_value=0.0, max_value=1000.0,
+                                 value=float(D.move_hi * 100 if u_hi is None else u_hi), step=5.0, key="hedge_hi")
     wc = r[4].columns(2)
     liq_warn = wc[0].number_input("Warn: liq. within %", min_value=0.0, max_value=100.0,
                                   value=float(u_liq or 0), step=5.0, key="hedge_liq")
@@ -240,11 +257,24 @@ vs.sync({
 })
 
 # -- compute (only from valid input, only after a submit or a link with holdings) --------------------------------
+# A "Hedge with" pick reruns the page without a submit: it recomputes from the holdings last submitted, kept in
+# this session's state only (never in a cache), not from whatever the form holds now.
+if submitted or SUBMITTED not in st.session_state:
+    st.session_state[SUBMITTED] = (holdings, settings)
+run_holdings, run_settings = st.session_state[SUBMITTED]
+picks: dict[str, hv.Pick] = {}
+for h in run_holdings:
+    chosen_value = st.session_state.get(PICK + h.asset)
+    if chosen_value is None and (from_link := u_picks.get(h.asset)) is not None:
+        picks[h.asset] = from_link
+    elif (pick := hv.parse_pick(chosen_value, venues)) is not None:
+        picks[h.asset] = pick
 book = None
-if st.session_state.get(GO) and holdings and not settings_problems:
-    book = hv.compute(md, holdings, settings)
+if st.session_state.get(GO) and run_holdings and not hv.check_settings(run_settings, venues):
+    book = hv.compute(md, run_holdings, run_settings, picks=picks)
     for p in book.problems:
         problem(p.field, p.message)
+    vs.sync({"pk": hv.encode_picks({p.holding.asset: picks[p.holding.asset] for p in book.plans if p.picked})})
 
 
 def show_problems() -> None:
@@ -276,13 +306,15 @@ st.caption("Every (exchange, instrument, margin type) that can hedge each holdin
            "horizon: **cost > 0 you pay, < 0 the short earns**. Perpetual: fees minus the funding a short earns "
            "(negative funding makes it cost money). Dated future: fees minus the basis locked in (a short in "
            "contango earns F0 − S0 as it converges), annualized carry beside it; one expiring inside the horizon "
-           "rolls into the next one at today's curve. To use another row, type its symbol in Instrument (and "
-           "choose its exchange) and recompute.")
+           "rolls into the next one at today's curve. To hedge with another row, pick it in **Hedge with** under "
+           "the table: that holding's plan follows at once (rows without a known cost cannot be picked).")
 for plan in book.plans:
     h = plan.holding
     with st.container(border=True):
         vehicle_text = f" with {plan.vehicle} (proxy)" if plan.vehicle and plan.vehicle != h.asset else ""
         st.subheader(f"{h.asset}: {h.quantity:,.8g} coins{vehicle_text}")
+        if (own := hv.overrides_text(h)) is not None:
+            st.caption(f"This row's own settings: {own} (the rest: apply to all).")
         if plan.error:
             st.error(plan.error, icon=":material/block:")
             continue
@@ -302,10 +334,21 @@ for plan in book.plans:
             "Cost %": st.column_config.NumberColumn(format="%+.3f%%"),
             "Contracts": st.column_config.NumberColumn(format="%.6g"),
         })
+        options = hv.pick_options(plan)
+        key = PICK + h.asset
+        if st.session_state.get(key) not in options:  # first draw (the link's pick), or the ranking changed
+            wanted = hv.pick_value(*picks[h.asset]) if plan.picked else hv.PICK_BEST
+            st.session_state[key] = wanted if wanted in options else hv.PICK_BEST
+        st.selectbox("Hedge with", options, key=key, format_func=lambda v, plan=plan: hv.pick_label(plan, v, label),
+                     help="best = the cheapest row above; or any ranked row (exchange · symbol · margin). Sizing, "
+                          "costs, margin and scenarios of this holding follow; the link keeps the pick.")
+        if plan.pick_problem:
+            st.warning(plan.pick_problem, icon=":material/swap_horiz:")
         chosen = plan.chosen or {}
         basis = chosen.get("funding_basis")
+        cheapest = not plan.picked and plan.settings.instrument in ("best", "perp", "future")
         st.caption(f"Chosen: **{label(str(chosen.get('venue')))} {chosen.get('symbol')}** "
-                   f"({'the cheapest' if plan.settings.instrument in ('best', 'perp', 'future') else 'your pick'})."
+                   f"({'the cheapest' if cheapest else 'your pick'})."
                    + (f" Funding: {basis}." if isinstance(basis, str) else "") + f" Fees: {chosen.get('fee_source')}."
                    + f" Price used for {h.asset}: {plan.price_source}.")
         if plan.cost is not None and plan.cost.note:
@@ -363,8 +406,14 @@ for note in dict.fromkeys(p.tiers_note for p in ok if p.tiers_note):
 st.header("Scenarios")
 scen = hv.scenario_tables(ok)
 if not scen.empty:
-    st.plotly_chart(charts.scenario_figure(scen, title=f"Book P&L over {settings.horizon_days:g} days across price "
-                                                       f"moves {settings.move_lo:+.0%} .. {settings.move_hi:+.0%}"),
+    horizons = {p.settings.horizon_days for p in ok}
+    ranges = {(p.settings.move_lo, p.settings.move_hi) for p in ok}
+    over = f"{horizons.pop():g} days" if len(horizons) == 1 else "each holding's horizon"
+    moves = f"{ok[0].settings.move_lo:+.0%} .. {ok[0].settings.move_hi:+.0%}" if len(ranges) == 1 else \
+        "each holding's range (Total: the moves all share)"
+    if (scen_note := hv.scenario_note(ok)) is not None:
+        st.info(scen_note, icon=":material/info:")
+    st.plotly_chart(charts.scenario_figure(scen, title=f"Book P&L over {over} across price moves {moves}"),
                     width="stretch", theme=None, key="hedge_scenario_chart")
     st.plotly_chart(charts.net_figure(scen, title="Net P&L of the hedged book (USD): what the hedge leaves, with "
                                                   "funding/basis and fees"),

@@ -110,7 +110,8 @@ def test_where_to_hedge_equals_a_hand_computation(demo_env, scenario):  # noqa: 
         assert len(neg) >= 5 and (neg["carry_usd"] > 0).all()
         assert neg["note"].str.contains("shorts pay longs").all()
     best = plan.ranking.loc[plan.ranking["best"]].iloc[0]
-    assert best["expected_cost_usd"] == min(hand.values()) or best["expected_cost_usd"] <= min(hand.values())
+    # the hand sum and the ranking add the same terms in another order: equal to the last bits, not exactly
+    assert best["expected_cost_usd"] <= min(hand.values()) + 1e-9 * abs(min(hand.values()))
     assert (plan.chosen or {})["symbol"] == best["symbol"]
 
 
@@ -136,3 +137,51 @@ def test_figures_name_their_traces():
     assert [t.name for t in fig.data] == ["Spot P&L", "Hedge P&L", "Funding/basis + fees", "Net"]
     net = charts.net_figure(scen, title="t")
     assert [(t.name, t.type) for t in net.data] == [("Net · Total", "bar"), ("Net · BTC", "scatter")]
+
+
+def test_link_round_trip_of_the_horizon_funding_fee_and_range_overrides():
+    raw = {"asset": "ETH", "quantity": 2, "horizon": 60, "funding": "Mean", "funding_days": 14, "funding_rate": 0.07,
+           "fee": 3.5, "move_lo": -20, "move_hi": 30}
+    good, problems = hv.parse_holdings([("r", raw)], known=known, venues=VENUES)
+    assert not problems
+    h = good[0]
+    s = h.settings(hv.Settings())
+    assert (s.horizon_days, s.funding_mode, s.funding_days, s.fee_bps) == (60, "mean", 14, 3.5)
+    assert s.funding_custom_8h == pytest.approx(0.0007) and (s.move_lo, s.move_hi) == pytest.approx((-0.2, 0.3))
+    text = hv.encode_holdings(good)
+    assert text == "ETH,2,,,,,,,,60,mean,14,0.07,3.5,-20,30"
+    again, _ = hv.parse_holdings(hv.link_rows(text), known=known, venues=VENUES)
+    assert again[0].settings(hv.Settings()) == s
+    back, _ = hv.parse_holdings(hv.editor_rows(hv.editor_frame(again)), known=known, venues=VENUES)
+    assert back[0].settings(hv.Settings()) == s
+    assert hv.funding_key(s) == ("mean", 14, 0.0) and hv.funding_key(hv.Settings()) == ("current", 0, 0.0)
+
+
+def test_picks_parse_and_encode():
+    picks, bad = hv.parse_picks("BTC@okx@BTC/USDT:USDT;ETH@kraken@ETH/USD;x;SOL@bybit@", VENUES)
+    assert picks == {"BTC": ("okx", "BTC/USDT:USDT")}
+    assert len(bad) == 3 and all("is not ASSET@exchange@symbol" in b for b in bad)
+    assert hv.encode_picks(picks) == "BTC@okx@BTC/USDT:USDT" and hv.encode_picks({}) is None
+    assert hv.parse_pick("best", VENUES) is None and hv.parse_pick("okx@BTC/USDT:USDT", VENUES) == ("okx",
+                                                                                                 "BTC/USDT:USDT")
+
+
+def test_book_total_only_over_the_moves_every_holding_has():
+    def plan(asset: str, lo: float, hi: float) -> hv.Plan:
+        s = hv.Settings(move_lo=lo, move_hi=hi)
+        moves = s.moves()
+        scen = pd.DataFrame({"move": moves, "price": 1.0, "vehicle_price": 1.0, "spot_pnl": moves, "hedge_pnl": -moves,
+                             "carry": 0.0, "fees": -1.0, "net": -1.0, "net_pct": 0.0, "residual_1sd": np.nan})
+        sizing = hg.Sizing.__new__(hg.Sizing)
+        object.__setattr__(sizing, "notional_usd", 100.0)
+        return hv.Plan(holding=hv.Holding(asset, 1.0), settings=s, vehicle=asset, price=1.0, price_source="",
+                       sizing=sizing, scenarios=scen)
+
+    plans = [plan("BTC", -0.2, 0.3), plan("ETH", -0.5, 0.5)]
+    out = hv.scenario_tables(plans)
+    total = out[out["Asset"] == "Total"]
+    assert (total["Move %"].min(), total["Move %"].max()) == (-20, 30) and (total["Net"] == -2).all()
+    assert "covers only the 11 moves" in (hv.scenario_note(plans) or "")
+    assert hv.scenario_note([plans[1]]) is None
+    fig = charts.scenario_figure(hv.scenario_tables([plan("BTC", 0.6, 0.9), plan("ETH", -0.5, 0.5)]), title="t")
+    assert [t.name for t in fig.data] == ["Net · BTC", "Net · ETH"]  # no common move: no Total traces

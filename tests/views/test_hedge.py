@@ -264,3 +264,154 @@ def test_defaults_are_sane():
     s = hv.Settings()
     assert s.ratio == 1 and s.leverage == 2 and s.horizon_days == 30
     assert np.allclose(s.moves(), hg.DEFAULT_MOVES)
+
+
+# -- per-row horizon, funding, fee and scenario overrides ------------------------------------------------------
+def _row(asset: str, quantity: float, **over: object) -> str:
+    """A link holding with per-row overrides, by ``hv.HOLDING_COLUMNS`` name (written out, not encoded)."""
+    cells = dict.fromkeys(hv.HOLDING_COLUMNS, "") | {"asset": asset, "quantity": f"{quantity:g}"} | {
+        k: str(v) for k, v in over.items()}
+    return ",".join(cells[c] for c in hv.HOLDING_COLUMNS).rstrip(",")
+
+
+def _cost_lines(at: AppTest) -> dict[str, pd.DataFrame]:
+    costs = one(at, "USD (cost > 0)")
+    return {a: part.reset_index(drop=True) for a, part in costs.groupby("Asset")}
+
+
+def test_a_rows_horizon_override_changes_only_that_holdings_cost_lines(demo_env):
+    assert _row("ETH", 10, horizon=60) == "ETH,10,,,,,,,,60"
+    base = run({"inc": "1", "h": "BTC,1;ETH,10"})
+    over = run({"inc": "1", "h": f"BTC,1;{_row('ETH', 10, horizon=60)}"})
+    assert not over.error, errors(over)
+    before, after = _cost_lines(base), _cost_lines(over)
+    pd.testing.assert_frame_equal(before["BTC"], after["BTC"])  # the other holding keeps the apply-to-all 30 days
+    assert after["BTC"]["Line"].str.contains("over 30 days").any()
+    assert after["ETH"]["Line"].str.contains("over 60 days").any()
+    assert not after["ETH"]["Line"].str.contains("over 30 days").any()
+    assert not np.allclose(before["ETH"]["USD (cost > 0)"], after["ETH"]["USD (cost > 0)"])
+    assert any("This row's own settings: horizon 60 days" in c.value for c in over.caption)
+    ranks = tables(over, "Expected cost USD")  # the ETH ranking is over its own horizon
+    assert np.isclose(ranks[1].loc[0, "Expected cost USD"], after["ETH"]["USD (cost > 0)"].iloc[-1], rtol=1e-6)
+    assert "60" in _params(over)["h"]  # the override stays in the link (holdings ticked in)
+    assert any("own scenario ranges or horizons" in i.value for i in over.info)  # said on the page
+
+
+def test_a_rows_funding_fee_and_scenario_range_are_its_own(demo_env):
+    h = ";".join([_row("BTC", 1, fee=50, move_lo=-20, move_hi=30),
+                  _row("ETH", 10, funding="custom", funding_rate=0.05)])
+    at = run({"inc": "1", "h": h})
+    assert not at.error, errors(at)
+    ranks = tables(at, "Expected cost USD")
+    assert (ranks[0]["Fee bps"] == 50).all() and not (ranks[1]["Fee bps"] == 50).any()
+    perps = ranks[1][ranks[1]["Instrument"] == "perpetual"]
+    assert np.allclose(perps["Funding %/8h or basis %"], 0.05)  # ETH's custom rate on every ETH perpetual
+    assert not np.allclose(ranks[0].loc[ranks[0]["Instrument"] == "perpetual", "Funding %/8h or basis %"], 0.05)
+    scen = one(at, "Net %")
+    btc, eth, total = (scen[scen["Asset"] == a]["Move %"] for a in ("BTC", "ETH", "Total"))
+    assert (btc.min(), btc.max()) == (-20, 30) and (eth.min(), eth.max()) == (-50, 50)
+    assert (total.min(), total.max()) == (-20, 30)  # the book total only over the moves both holdings have
+    assert any("The book Total covers only the 11 moves" in i.value for i in at.info)
+    again = hv.link_rows(_params(at)["h"])  # the link round-trips the overrides
+    assert again[0][1]["fee"] == "50" and again[0][1]["move_lo"] == "-20" and again[1][1]["funding"] == "custom"
+
+
+@pytest.mark.parametrize(("over", "message"), [
+    ({"horizon": 0}, "link holding 1: BTC: horizon must be 1 to 3650 days, got 0 days"),
+    ({"horizon": "soon"}, "link holding 1: BTC: horizon 'soon' is not a number"),
+    ({"fee": 500}, "link holding 1: BTC: taker fee must be -10 to 100 bps, got 500 bps"),
+    ({"fee": "cheap"}, "link holding 1: BTC: taker fee 'cheap' is not a number"),
+    ({"funding": "weekly"}, "link holding 1: BTC: funding assumption 'weekly' is not one of current, mean, custom"),
+    ({"funding_days": 2.5}, "link holding 1: BTC: funding N days must be a whole number of days"),
+    ({"funding_rate": 9}, "link holding 1: BTC: custom funding must be -5 to 5 % per 8h, got 9 % per 8h"),
+    ({"move_lo": -99}, "link holding 1: BTC: scenario from must be -95 to 0 %, got -99 %"),
+    ({"move_lo": 0, "move_hi": 0}, "link holding 1: BTC: scenario from +0% must be below to +0%"),
+])
+def test_a_bad_row_horizon_fee_funding_or_range_is_named_with_its_row(demo_env, over, message):
+    at = run({"inc": "1", "h": f"{_row('BTC', 1, **over)};ETH,2"})
+    assert message in errors(at)
+    assert list(one(at, "Net delta USD")["Asset"]) == ["ETH", "Total"]  # the valid row is still hedged
+
+
+def test_a_row_range_that_runs_nowhere_with_the_apply_to_all_end_is_named(demo_env):
+    at = run({"inc": "1", "h": f"{_row('BTC', 1, move_hi=0)};ETH,2", "lo": "0"})  # lo=0 from the link is kept
+    assert at.number_input(key="hedge_lo").value == 0
+    assert "BTC: scenario range +0% .. +0%" in errors(at)
+    assert list(one(at, "Net delta USD")["Asset"]) == ["ETH", "Total"]
+
+
+# -- "Hedge with": picking a ranked row ------------------------------------------------------------------------
+def _pick(row: pd.Series) -> str:
+    """The "Hedge with" value of a ranking row (its Exchange column is the venue's label)."""
+    md = get_market_data()
+    venue = next(v for v in md.venues if md.venue_label(v) == row["Exchange"])
+    return hv.pick_value(venue, row["Symbol"])
+
+
+def test_picking_a_non_best_row_moves_sizing_and_margin_to_it_and_the_link_carries_it(demo_env):
+    at = submit(run(), "BTC,1\nETH,10", include=True)
+    rank = tables(at, "Expected cost USD")[0]
+    best_symbol = rank.loc[0, "Symbol"]
+    pick = at.selectbox(key="hedge_pick_BTC")
+    assert pick.value == "best" and pick.options[0] == "best (cheapest)"
+    finite = rank[np.isfinite(rank["Expected cost USD"].astype(float))].reset_index(drop=True)
+    assert len(pick.options) == len(finite) + 1
+    i = next(k for k in range(len(finite) - 1, 0, -1) if finite.loc[k, "Symbol"] != best_symbol)
+    row = finite.loc[i]
+    assert pick.options[i + 1] == f"{row['Exchange']} · {row['Symbol']} · {row['Margin']}"
+    eth_before = one(at, "Net delta USD").set_index("Asset").loc["ETH"]
+    at.text_area(key="hedge_paste").set_value("BTC,5")  # typed but not submitted: the pick must not use it
+    pick.set_value(_pick(row))  # AppTest's select_index would send the label, not the value
+    at = assert_no_exception(at.run())  # no submit: the pick alone recomputes
+    assert not at.error, errors(at)
+    sizing = one(at, "Net delta USD").set_index("Asset")
+    assert sizing.loc["BTC", "Symbol"] == row["Symbol"] and sizing.loc["BTC", "Exchange"] == row["Exchange"]
+    assert sizing.loc["BTC", "Quantity"] == 1  # the submitted holdings, not the unsubmitted paste
+    assert sizing.loc["BTC", "Contracts"] == pytest.approx(row["Contracts"])
+    pd.testing.assert_series_equal(sizing.loc["ETH"], eth_before)  # the other holding is untouched
+    margin = one(at, "Liquidation price").set_index("Asset")
+    assert margin.loc["BTC", "Symbol"] == row["Symbol"]
+    chosen = tables(at, "Expected cost USD")[0]
+    assert list(chosen.index[chosen["Chosen"]]) == [i] and not bool(chosen.loc[0, "Chosen"])
+    costs = _cost_lines(at)["BTC"]
+    assert (costs["Symbol"] == row["Symbol"]).all()
+    assert costs["USD (cost > 0)"].iloc[-1] == pytest.approx(row["Expected cost USD"], rel=1e-6)
+    assert any("(your pick)" in c.value for c in at.caption)
+    params = _params(at)
+    venue = params["pk"].split("@")[1]
+    assert params["pk"] == f"BTC@{venue}@{row['Symbol']}"
+    assert get_market_data().venue_label(venue) == row["Exchange"]
+    fresh = run(params)  # a new session with only the link: the same pick
+    assert one(fresh, "Net delta USD").set_index("Asset").loc["BTC", "Symbol"] == row["Symbol"]
+    assert fresh.selectbox(key="hedge_pick_BTC").index == i + 1
+    at.selectbox(key="hedge_pick_BTC").set_value("best")  # back to best: the cheapest again, the pick leaves the link
+    at = assert_no_exception(at.run())
+    assert one(at, "Net delta USD").set_index("Asset").loc["BTC", "Symbol"] == best_symbol
+    assert "pk" not in _params(at)
+
+
+def test_a_pick_without_holdings_in_the_link_carries_no_quantity(demo_env):
+    at = submit(run(), "BTC,1.2345")
+    rank = tables(at, "Expected cost USD")[0]
+    at.selectbox(key="hedge_pick_BTC").set_value(_pick(rank.loc[1]))
+    at = assert_no_exception(at.run())
+    params = _params(at)
+    assert "pk" in params and "h" not in params
+    assert "1.2345" not in urlencode(params)
+
+
+@pytest.mark.parametrize(("pk", "message"), [
+    ("BTC@kraken@BTC/USDT:USDT", "link: pk part 'BTC@kraken@BTC/USDT:USDT' is not ASSET@exchange@symbol"),
+    ("garbage", "link: pk part 'garbage' is not"),
+])
+def test_a_tampered_pick_is_named_and_the_cheapest_is_used(demo_env, pk, message):
+    at = run({"inc": "1", "h": "BTC,1", "pk": pk})
+    assert message in errors(at)
+    assert bool(tables(at, "Expected cost USD")[0].loc[0, "Chosen"])
+
+
+def test_a_pick_that_is_not_ranked_is_named_and_the_cheapest_is_used(demo_env):
+    at = run({"inc": "1", "h": "BTC,1", "pk": "BTC@okx@BTC/USDT:USDT-250328"})
+    assert any("BTC/USDT:USDT-250328 on" in w.value and "using the cheapest" in w.value for w in at.warning)
+    assert bool(tables(at, "Expected cost USD")[0].loc[0, "Chosen"])
+    assert "pk" not in _params(at)
