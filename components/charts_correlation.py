@@ -15,8 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-TEMPLATE = "plotly_dark"
-TRANSPARENT = "rgba(0,0,0,0)"
+from components.charts_layout import TRANSPARENT, side_legend_layout
+
 SERIES_COLORS: tuple[str, ...] = ("#f7931a", "#8c8cff", "#fff176", "#4fd1c5", "#e8575a", "#9ccc65", "#b07cf7")
 PAIR_COLORS: tuple[str, ...] = ("#4c9aff", "#f5a623", "#2ecc71", "#e8575a", "#b07cf7", "#1abc9c", "#f06292")
 BAND_FILL = "rgba(154, 160, 166, 0.16)"
@@ -31,19 +31,8 @@ ROLLING_COLUMNS: tuple[str, ...] = ("ts", "pair", "asset", "proxy", "window", "c
 
 
 def _layout(fig: go.Figure, *, title: str, height: int, legend: bool = True) -> go.Figure:
-    fig.update_layout(
-        template=TEMPLATE,
-        paper_bgcolor=TRANSPARENT,
-        plot_bgcolor=TRANSPARENT,
-        title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 15}},
-        height=height,
-        margin={"l": 10, "r": 10, "t": 48, "b": 10},
-        hovermode="x unified",
-        showlegend=legend,
-        legend={"x": 1.02, "xanchor": "left", "y": 1.0, "yanchor": "top", "font": {"size": 11},
-                "bgcolor": TRANSPARENT, "tracegroupgap": 4},
-    )
-    return fig
+    return side_legend_layout(fig, title=title, height=height, hovermode="x unified", showlegend=legend,
+                              legend={"bgcolor": TRANSPARENT, "tracegroupgap": 4})
 
 
 def rebased_figure(prices: pd.DataFrame, *, title: str = "Prices rebased to 100") -> go.Figure:

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-TEMPLATE = "plotly_dark"
-TRANSPARENT = "rgba(0,0,0,0)"
+from components.charts_layout import TRANSPARENT, side_legend_layout
+
 # One colour per exchange, one dash per asset: 5 exchanges x 3 assets stay tellable apart.
 EXCHANGE_COLORS: tuple[str, ...] = (
     "#4c9aff", "#f5a623", "#2ecc71", "#e8575a", "#b07cf7", "#1abc9c", "#f06292", "#cddc39", "#90a4ae",
@@ -47,20 +47,9 @@ def tick_format(unit: str) -> str:
 
 
 def _layout(fig: go.Figure, *, title: str, height: int = 460, legend: bool = True) -> go.Figure:
-    fig.update_layout(
-        template=TEMPLATE,
-        paper_bgcolor=TRANSPARENT,
-        plot_bgcolor=TRANSPARENT,
-        title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 15}},
-        height=height,
-        margin={"l": 10, "r": 10, "t": 48, "b": 10},
-        hovermode="closest",
-        showlegend=legend,
-        # Outside the plot on the right, one entry per line: up to 18 series never cover the data.
-        legend={"x": 1.02, "xanchor": "left", "y": 1.0, "yanchor": "top", "font": {"size": 11},
-                "bgcolor": TRANSPARENT, "tracegroupgap": 6},
-    )
-    return fig
+    # Outside the plot on the right, one entry per line: up to 18 series never cover the data.
+    return side_legend_layout(fig, title=title, height=height, hovermode="closest", showlegend=legend,
+                              legend={"bgcolor": TRANSPARENT, "tracegroupgap": 6})
 
 
 def _styles(frame: pd.DataFrame) -> dict[str, dict[str, str]]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-TEMPLATE = "plotly_dark"
-TRANSPARENT = "rgba(0,0,0,0)"
+from components.charts_layout import side_legend_layout
+
 COLORS = {"Spot P&L": "#e8575a", "Hedge P&L": "#4c9aff", "Funding/basis + fees": "#f5a623", "Net": "#2ecc71"}
 HOLDING_COLORS = ("#b07cf7", "#1abc9c", "#f06292", "#cddc39", "#90a4ae", "#f5a623")
 TOTAL = "Total"
@@ -49,15 +49,11 @@ def scenario_figure(scenarios: pd.DataFrame, *, title: str) -> go.Figure:
                                      line={"color": COLORS["Net"], "dash": "dash", "width": 1},
                                      hovertemplate="%{x:+.0f}%: %{y:,.2f} USD<extra>" + label + "</extra>"))
     fig.add_hline(y=0, line={"color": "rgba(255,255,255,0.35)", "width": 1})
-    fig.update_layout(
-        template=TEMPLATE, paper_bgcolor=TRANSPARENT, plot_bgcolor=TRANSPARENT, height=440,
-        title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 15}},
-        margin={"l": 10, "r": 10, "t": 48, "b": 10}, hovermode="x unified",
-        legend={"x": 1.02, "xanchor": "left", "y": 1.0, "yanchor": "top", "font": {"size": 11}},
+    return side_legend_layout(
+        fig, title=title, height=440, hovermode="x unified",
         xaxis={"title": "Price move of the hedged asset (%)", "ticksuffix": "%", "zeroline": False},
         yaxis={"title": "P&L over the horizon (USD)", "tickformat": ",.0f"},
     )
-    return fig
 
 
 def net_figure(scenarios: pd.DataFrame, *, title: str) -> go.Figure:
@@ -71,12 +67,8 @@ def net_figure(scenarios: pd.DataFrame, *, title: str) -> go.Figure:
         fig.add_trace(go.Scatter(x=part["Move %"], y=part["Net"], name=f"Net · {asset}", mode="lines+markers",
                                  line={"color": HOLDING_COLORS[i % len(HOLDING_COLORS)]},
                                  hovertemplate="%{x:+.0f}%: %{y:,.2f} USD<extra>" + asset + "</extra>"))
-    fig.update_layout(
-        template=TEMPLATE, paper_bgcolor=TRANSPARENT, plot_bgcolor=TRANSPARENT, height=360,
-        title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 15}},
-        margin={"l": 10, "r": 10, "t": 48, "b": 10}, hovermode="x unified",
-        legend={"x": 1.02, "xanchor": "left", "y": 1.0, "yanchor": "top", "font": {"size": 11}},
+    return side_legend_layout(
+        fig, title=title, height=360, hovermode="x unified",
         xaxis={"title": "Price move of the hedged asset (%)", "ticksuffix": "%"},
         yaxis={"title": "Net P&L (USD)", "tickformat": ",.0f"},
     )
-    return fig

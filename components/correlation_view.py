@@ -413,7 +413,9 @@ def overview(md: MarketData, assets: Sequence[str] = ("BTC", "ETH"),
 
     Each asset gets its own view, as its link opens it (the page aligns only the series it shows)."""
     keys = tuple(proxies) if proxies is not None else tuple(md.proxies)
-    base = Params(assets=tuple(assets), proxies=keys, windows=(OVERVIEW_WINDOW, *Params().windows[1:]))
+    # Only the main window: the page's second window never changes the main window's correlation, band or
+    # flags, so the linked page shows these numbers without the Overview computing what it does not show.
+    base = Params(assets=tuple(assets), proxies=keys, windows=(OVERVIEW_WINDOW,))
     loaded = load(md, base)
     sessions = md.trading_sessions("XNYS", loaded.start, loaded.end) if base.alignment == "trading" else None
     out = []

@@ -94,3 +94,8 @@ def table(data: Any, *, where: Any = None, **kwargs: Any) -> None:
     (the cell stays numeric, so the column still sorts)."""
     target = where if where is not None else st
     target.dataframe(data, hide_index=True, width="stretch", placeholder=MISSING, **kwargs)
+
+
+def number_formats(formats: Mapping[str, str]) -> dict[str, Any]:
+    """``column_config`` of number columns from ``{column: printf format}``."""
+    return {column: st.column_config.NumberColumn(format=fmt) for column, fmt in formats.items()}

@@ -324,16 +324,11 @@ for plan in book.plans:
                        f"{plan.settings.beta_days} days (correlation {b.correlation:.2f}, residual daily volatility "
                        f"{b.residual_vol:.2%}); {b.sources}.")
         ranking = hv.ranking_table(plan, label)
-        ui.table(ranking, key=f"hedge_rank_{h.asset}", column_config={
-            "Hedge notional": st.column_config.NumberColumn(format="%,.2f"),
-            "Funding %/8h or basis %": st.column_config.NumberColumn(format="%+.4f%%"),
-            "Annualized carry %": st.column_config.NumberColumn(format="%+.2f%%"),
-            "Fees USD": st.column_config.NumberColumn(format="%,.2f"),
-            "Funding/basis USD": st.column_config.NumberColumn(format="%+,.2f"),
-            "Expected cost USD": st.column_config.NumberColumn(format="%+,.2f"),
-            "Cost %": st.column_config.NumberColumn(format="%+.3f%%"),
-            "Contracts": st.column_config.NumberColumn(format="%.6g"),
-        })
+        ui.table(ranking, key=f"hedge_rank_{h.asset}", column_config=ui.number_formats({
+            "Hedge notional": "%,.2f", "Funding %/8h or basis %": "%+.4f%%", "Annualized carry %": "%+.2f%%",
+            "Fees USD": "%,.2f", "Funding/basis USD": "%+,.2f", "Expected cost USD": "%+,.2f", "Cost %": "%+.3f%%",
+            "Contracts": "%.6g",
+        }))
         options = hv.pick_options(plan)
         key = PICK + h.asset
         if st.session_state.get(key) not in options:  # first draw (the link's pick), or the ranking changed
@@ -363,32 +358,25 @@ if not ok:
 # -- sizing -------------------------------------------------------------------------------------------------------
 st.header("Sizing")
 sizing = hv.sizing_table(ok, label)
-ui.table(sizing, key="hedge_sizing", column_config={
-    c: st.column_config.NumberColumn(format="%,.2f") for c in sizing.columns if c.endswith("USD") or c == "Price used"
-})
+ui.table(sizing, key="hedge_sizing", column_config=ui.number_formats(
+    {c: "%,.2f" for c in sizing.columns if c.endswith("USD") or c == "Price used"}))
 st.caption("Hedge notional = ratio × notional, or ratio × beta × notional for a proxy hedge (DOMAIN.md). Linear "
            "contracts = hedge / (price × contract size); inverse = hedge USD / face value per contract; rounded to "
            "the market's step. Residual > 0: under-hedged. Net delta is what stays exposed after the hedge.")
 
 st.header("Costs over the horizon")
 costs = hv.cost_table(ok)
-ui.table(costs, key="hedge_costs", column_config={"USD (cost > 0)": st.column_config.NumberColumn(format="%+,.2f")})
+ui.table(costs, key="hedge_costs", column_config=ui.number_formats({"USD (cost > 0)": "%+,.2f"}))
 assumptions = dict.fromkeys(a for p in ok if p.cost for a in p.cost.assumptions)
 st.caption("Assumptions: " + "; ".join(assumptions) + ".")
 
 # -- margin -------------------------------------------------------------------------------------------------------
 st.header("Margin and liquidation")
 margin_frame = hv.margin_table(ok)
-ui.table(margin_frame, key="hedge_margin", column_config={
-    "Entry price": st.column_config.NumberColumn(format="%,.2f"),
-    "Initial margin": st.column_config.NumberColumn(format="%,.6g"),
-    "Maintenance margin": st.column_config.NumberColumn(format="%,.6g"),
-    "cum": st.column_config.NumberColumn(format="%,.6g"),
-    "Initial margin USD": st.column_config.NumberColumn(format="%,.2f"),
-    "Liquidation price": st.column_config.NumberColumn(format="%,.2f"),
-    "Distance %": st.column_config.NumberColumn(format="%+.1f%%"),
-    "MMR %": st.column_config.NumberColumn(format="%.3f%%"),
-})
+ui.table(margin_frame, key="hedge_margin", column_config=ui.number_formats({
+    "Entry price": "%,.2f", "Initial margin": "%,.6g", "Maintenance margin": "%,.6g", "cum": "%,.6g",
+    "Initial margin USD": "%,.2f", "Liquidation price": "%,.2f", "Distance %": "%+.1f%%", "MMR %": "%.3f%%",
+}))
 st.markdown(f"Isolated short, Binance-style with `cum`, fees and funding ignored: linear `{hg.LINEAR_SHORT_FORMULA}`; "
             f"inverse `{hg.INVERSE_SHORT_FORMULA}` — no liquidation price when the denominator is ≤ 0 (a 1x "
             "coin-margined short funded by the coin itself cannot be liquidated on the way up). WB = initial "
@@ -418,13 +406,9 @@ if not scen.empty:
     st.plotly_chart(charts.net_figure(scen, title="Net P&L of the hedged book (USD): what the hedge leaves, with "
                                                   "funding/basis and fees"),
                     width="stretch", theme=None, key="hedge_net_chart")
-    ui.table(scen, key="hedge_scenarios", column_config={
-        c: st.column_config.NumberColumn(format="%+,.2f") for c in scen.columns
-        if c not in ("Asset", "Move %", "Net %", "Price", "Hedge asset price")
-    } | {"Move %": st.column_config.NumberColumn(format="%+.0f%%"),
-         "Price": st.column_config.NumberColumn(format="%,.2f"),
-         "Hedge asset price": st.column_config.NumberColumn(format="%,.2f"),
-         "Net %": st.column_config.NumberColumn(format="%+.3f%%")})
+    special = {"Move %": "%+.0f%%", "Price": "%,.2f", "Hedge asset price": "%,.2f", "Net %": "%+.3f%%"}
+    ui.table(scen, key="hedge_scenarios", column_config=ui.number_formats(
+        {c: "%+,.2f" for c in scen.columns if c != "Asset" and c not in special} | special))
     st.caption("Spot P&L = quantity × (P1 − P0); hedge P&L linear = −contracts × size × (P1 − P0), inverse = "
                "contracts × face × (1/P1 − 1/P0) coin valued at P1 (non-linear). Funding/basis and fees over the "
                "horizon on today's notional. Net % of the starting value. For a proxy hedge the asset moves "
