@@ -6,6 +6,7 @@ Inputs are fractions where the unit is a percentage (0.0385 -> "3.85%"), as ever
 from __future__ import annotations
 
 import math
+import re
 from numbers import Real
 
 import pandas as pd
@@ -93,3 +94,39 @@ def fmt_date(ts: pd.Timestamp | None) -> str:
     t = pd.Timestamp(ts)
     t = t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")
     return f"{t.day} {t.strftime('%b %Y')}"
+
+
+# Streamlit's colored text and badges (``:red[...]``, ``:blue-background[...]``): the colon starts them
+_DIRECTIVE = re.compile(r":(?=(?:red|orange|yellow|green|blue|violet|gray|grey|rainbow|primary)(?:-\w+)?\b)",
+                        re.IGNORECASE)
+# CommonMark's inline HTML (open and closing tags, comments, processing instructions, declarations, CDATA): its
+# text is taken as is, a backslash in it would show, and Streamlit shows it as text
+_INLINE_HTML = re.compile(
+    r"<[A-Za-z][A-Za-z0-9-]*(?:\s+[A-Za-z_:][\w.:-]*(?:\s*=\s*(?:[^\s\"'=<>`]+|'[^']*'|\"[^\"]*\"))?)*\s*/?>"
+    r"|</[A-Za-z][A-Za-z0-9-]*\s*>|<!--.*?-->|<\?.*?\?>|<![A-Za-z][^>]*>|<!\[CDATA\[.*?\]\]>", re.DOTALL)
+
+
+def _md_escape(text: str) -> str:
+    out = re.sub(r"[\\`*$~&]|(?<![^\W_])_|_(?![^\W_])", lambda m: "\\" + m.group(0), text)
+    out = out.replace("](", "\\](")  # [text](url), ![alt](src)
+    out = _DIRECTIVE.sub(r"\\:", out)  # :red[...], :blue-background[...]: Streamlit's colored text
+    return re.sub(r"<(?=[A-Za-z][A-Za-z0-9+.-]{1,31}:|[^\s<>]*@)", r"\\<", out)  # <scheme:...>, <a@b.c>
+
+
+def md_literal(text: object) -> str:
+    """``text`` for a Streamlit markdown body (st.warning, st.error, st.caption, ...), shown as typed: a value
+    that a link or a user brought, echoed in a note, adds no link text, emphasis, code, math or color.
+
+    Markup characters are backslash-escaped (CommonMark shows ``\\x`` as ``x`` for any ASCII punctuation),
+    except inside inline HTML, which markdown leaves alone and Streamlit shows as text (no
+    ``unsafe_allow_html``). Left as they are, because they add no markup there: underscores inside a word
+    (``as_of``), a "]" not followed by "(" (``asset,quantity[,cost]``), a colon that does not start a color
+    (``okx:BTC/USDT:USDT``). A bare URL still becomes a link showing exactly that URL (GFM finds those after
+    escapes are resolved).
+    """
+    text = str(text)
+    out, at = [], 0
+    for tag in _INLINE_HTML.finditer(text):
+        out += [_md_escape(text[at:tag.start()]), tag.group(0)]
+        at = tag.end()
+    return "".join([*out, _md_escape(text[at:])])

@@ -235,6 +235,8 @@ def _overrides(raw: Mapping[str, object], asset: str, venues: Sequence[str]) -> 
         over["margin"] = _choice(v, MARGINS, f"{asset}: margin")
     if (v := _optional(raw, "instrument")) is not None:
         text = str(v).strip()
+        if text.lower() not in INSTRUMENTS and not SYMBOL_RE.match(text):
+            raise ValueError(f"{asset}: instrument {text[:80]!r} is not best, perp, future or a contract symbol")
         over["instrument"] = text.lower() if text.lower() in INSTRUMENTS else text
     if (v := _optional(raw, "ratio")) is not None:
         r = _to_float(v, f"{asset}: hedge ratio")

@@ -2,7 +2,9 @@
 
 Pages call ``ViewState`` once: ``vs = ViewState("funding")``, read each input through it (the URL value
 seeds the widget on first render), then ``vs.sync({...})`` after the widgets so the address bar always
-holds the exact view. Problems with URL values are shown once, as a warning, never as a traceback.
+holds the exact view. Problems with URL values are shown once, as a warning, never as a traceback. A
+parameter given twice with different values (``?base=BTC&base=ETH``) says nothing reliable: it is dropped
+for every reader of ``st.query_params`` (the default applies) and named.
 
 Moving to another page drops the URL's parameters and Streamlit forgets the widgets of a page that is not
 drawn, so each page's last view is also kept in the session: opened again from the navigation (no
@@ -19,6 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from components import urlparams as up
+from components.formatting import md_literal
 
 T = TypeVar("T")
 _SAVED_VIEWS = "_cd_saved_views"  # session state: page -> its last URL parameters
@@ -33,6 +36,14 @@ class ViewState:
         saved = st.session_state.get(_SAVED_VIEWS, {}).get(page)
         if saved and not st.query_params:  # back from another page of this session: restore its view
             st.query_params.from_dict(saved)
+        for param in list(st.query_params):
+            values = st.query_params.get_all(param)
+            if len(set(values)) > 1:  # ?base=BTC&base=ETH: no value is the link's, so every reader gets none
+                del st.query_params[param]
+                self.problems.append(f"{param} is given {len(values)} times "
+                                     f"({', '.join(repr(v[:80]) for v in values[:5])}); using the default")
+            elif len(values) > 1:
+                st.query_params[param] = values[0]
 
     def _raw(self, param: str) -> str | None:
         value = st.query_params.get(param)
@@ -60,8 +71,9 @@ class ViewState:
 
     def show_problems(self) -> None:
         if self.problems:
-            st.warning("Some link parameters were ignored:\n" + "\n".join(f"- {p}" for p in self.problems),
-                       icon=":material/link_off:")
+            # md_literal: a note echoes what the link held; it must show as text, never as a link or markup
+            items = "\n".join(f"- {md_literal(p)}" for p in self.problems)
+            st.warning("Some link parameters were ignored:\n" + items, icon=":material/link_off:")
 
     def sync(self, values: Mapping[str, str | None]) -> None:
         """Write the view to the URL: set each value, drop the ones that are None or empty; remember it."""

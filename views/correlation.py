@@ -51,11 +51,16 @@ proxies = md.proxies
 
 # -- inputs ------------------------------------------------------------------------------------------------
 try:
-    listed = sorted(set(md.listed().frame.query("perps > 0")["base"]) - set(DEFAULT_ASSETS))
+    listing = md.listed()
+    perp_bases = set(listing.frame.query("perps > 0")["base"])
+    listed = sorted(perp_bases - set(DEFAULT_ASSETS))
 except DataSourceError:
-    listed = []
+    listing, perp_bases, listed = None, set(), []
 asset_options = list(dict.fromkeys([*DEFAULT_ASSETS, *listed, *extra_bases(st.query_params.get("assets"))]))
 url_assets = vs.multi("assets", asset_options, DEFAULT_ASSETS)
+if listing is not None and not listing.errors and not perp_bases & set(url_assets):  # e.g. ?assets=NOPE
+    vs.problems.append(f"assets: no exchange lists a perpetual of {', '.join(url_assets)}; using the defaults")
+    url_assets = list(DEFAULT_ASSETS)
 url_px = vs.multi("px", list(proxies), list(proxies))
 url_tf = vs.choice("tf", list(cv.TIMEFRAMES), "1d")
 lookbacks = [str(d) for d in cv.LOOKBACKS[url_tf]]

@@ -22,7 +22,7 @@ from analytics import funding as af
 from analytics import funding_stats as fs
 from components import charts_funding as charts
 from components import ui
-from components.formatting import fmt_age, fmt_apr, fmt_pct, fmt_time
+from components.formatting import fmt_age, fmt_apr, fmt_pct, fmt_time, md_literal
 from components.ui_state import ViewState
 from components.urlparams import encode_float, encode_multi, format_as_of
 from data_sources import DataSourceError, FrameResult
@@ -93,11 +93,16 @@ vs = ViewState("funding")
 now = md.now()
 as_of = vs.as_of(now)
 try:  # every asset some exchange lists a perp of, so a user can pick rather than guess
-    listed_perps = sorted(set(md.listed().frame.query("perps > 0")["base"]) - set(DEFAULT_BASES))
+    listing = md.listed()
+    perp_bases = set(listing.frame.query("perps > 0")["base"])
+    listed_perps = sorted(perp_bases - set(DEFAULT_BASES))
 except DataSourceError:
-    listed_perps = []
+    listing, perp_bases, listed_perps = None, set(), []
 sym_options = list(dict.fromkeys([*DEFAULT_BASES, *listed_perps, *extra_bases(st.query_params.get("sym"))]))
 url_bases = vs.multi("sym", sym_options, DEFAULT_BASES)
+if listing is not None and not listing.errors and not perp_bases & set(url_bases):  # e.g. ?sym=NOPE
+    vs.problems.append(f"sym: no exchange lists a perpetual of {', '.join(url_bases)}; using the defaults")
+    url_bases = list(DEFAULT_BASES)
 url_venues = vs.multi("ex", md.venues, md.venues)
 url_perp = vs.choice("perp", fs.PERP_PREFERENCES, "usdt")
 url_win = vs.choice("win", WINDOWS, "30d")
@@ -390,6 +395,9 @@ ui.csv_download("Cumulative CSV", cum_data, "funding_cumulative", key="fund_cum_
 st.subheader("Heatmap over time")
 raw_hm = str(st.query_params.get("hm", "")).upper()
 url_hm = raw_hm if raw_hm in bases else bases[0]  # silently: removing a symbol must not warn about the link
+if raw_hm and raw_hm not in sym_options:  # ...but a symbol the page never offers is a tampered link
+    hm_problem = f"hm={st.query_params.get('hm', '')[:80]!r} is not one of {', '.join(bases)}; showing {url_hm}"
+    st.warning("Link parameter ignored: " + md_literal(hm_problem), icon=":material/link_off:")
 hm_base = st.columns([1, 3])[0].selectbox("Symbol", bases, index=bases.index(url_hm), key="fund_hm")
 vs.sync({"hm": hm_base})
 days = (end - start) / pd.Timedelta(days=1)

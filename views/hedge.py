@@ -22,7 +22,7 @@ from components import charts_hedge as charts
 from components import hedge_view as hv
 from components import ui
 from components import urlparams as up
-from components.formatting import MISSING
+from components.formatting import MISSING, md_literal
 from components.ui_state import ViewState
 
 GO = "hedge_go"  # session state: the form was submitted in this session (or a link brought holdings)
@@ -71,8 +71,13 @@ def url_number(param: str, default: float | None, lo: float, hi: float, field: s
 
 
 # -- link values (validated; a tampered value is named next to its field and not used) -------------------------
+for m in vs.problems:  # a parameter given twice, with different values: dropped by ViewState
+    problem("holdings", f"link: {m}")
 u_veh = url_choice("veh", list(hv.VEHICLES), D.vehicle, "vehicle")
 u_inst = st.query_params.get("inst") or D.instrument
+if u_inst not in hv.INSTRUMENTS and not hv.SYMBOL_RE.match(u_inst):
+    problem("instrument", f"link: inst={u_inst[:80]!r} is not best, perp, future or a contract symbol; using best")
+    u_inst = D.instrument
 u_ex = url_choice("ex", ["any", *venues], D.exchange, "exchange")
 u_mg = url_choice("mg", list(hv.MARGINS), D.margin, "margin")
 u_ratio = url_number("ratio", D.ratio * 100, 0, 100, "ratio")
@@ -88,7 +93,10 @@ u_bw = url_choice("bw", [str(d) for d in hv.BETA_WINDOWS], str(D.beta_days), "ve
 u_mmr = url_number("mmr", None, 0, 50, "mmr")
 u_liq = url_number("liq", D.liq_warn * 100, 0, 100, "liq")
 u_drag = url_number("drag", D.drag_8h * 100, 0, 5, "liq")
-u_inc = st.query_params.get("inc") == "1"
+raw_inc = st.query_params.get("inc")
+u_inc = raw_inc == "1"
+if raw_inc not in (None, "", "0", "1"):
+    problem("holdings", f"link: inc={raw_inc[:80]!r} is not 1; holdings are not kept in the link")
 u_picks, pick_link_problems = hv.parse_picks(st.query_params.get("pk"), venues)
 for m in pick_link_problems:
     problem("holdings", m)
@@ -281,7 +289,7 @@ def show_problems() -> None:
     """Every problem next to its field (the slots under the widgets); the rest under the holdings."""
     for field, messages in problems.items():
         slot = slots.get(field, slots["holdings"])
-        text = "\n".join(f"- {m}" for m in dict.fromkeys(messages))
+        text = "\n".join(f"- {md_literal(m)}" for m in dict.fromkeys(messages))  # echoed input: as text
         slot.error(text, icon=":material/error:")  # type: ignore[attr-defined]
 
 
@@ -316,7 +324,7 @@ for plan in book.plans:
         if (own := hv.overrides_text(h)) is not None:
             st.caption(f"This row's own settings: {own} (the rest: apply to all).")
         if plan.error:
-            st.error(plan.error, icon=":material/block:")
+            st.error(md_literal(plan.error), icon=":material/block:")
             continue
         if plan.beta is not None:
             b = plan.beta
@@ -338,7 +346,7 @@ for plan in book.plans:
                      help="best = the cheapest row above; or any ranked row (exchange · symbol · margin). Sizing, "
                           "costs, margin and scenarios of this holding follow; the link keeps the pick.")
         if plan.pick_problem:
-            st.warning(plan.pick_problem, icon=":material/swap_horiz:")
+            st.warning(md_literal(plan.pick_problem), icon=":material/swap_horiz:")
         chosen = plan.chosen or {}
         basis = chosen.get("funding_basis")
         cheapest = not plan.picked and plan.settings.instrument in ("best", "perp", "future")

@@ -48,3 +48,22 @@ def test_age(seconds, expected):
 def test_time_and_date_are_utc():
     assert fmt.fmt_time(pd.Timestamp("2026-11-25 14:57", tz="Europe/Paris")) == "2026-11-25 13:57 UTC"
     assert fmt.fmt_date(pd.Timestamp("2026-12-25 08:00", tz="UTC")) == "25 Dec 2026"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("[click](javascript:alert(1))", "[click\\](javascript:alert(1))"),  # no link
+     ("**b** _i_ `c` $x$ ~s~ &lt;", "\\*\\*b\\*\\* \\_i\\_ \\`c\\` \\$x\\$ \\~s\\~ \\&lt;"),
+     (":red[r] x:blue-background[y]", "\\:red[r] x\\:blue-background[y]"),  # no colored text
+     ("<https://e.example> <a@b.example>", "\\<https://e.example> \\<a@b.example>"),  # no autolink
+     ("a\\b", "a\\\\b"),
+     # inline HTML is shown as typed (markdown keeps its backslashes), the text around it is escaped
+     ("'<img src=x onerror=\"window.__pwned=1\">' *", "'<img src=x onerror=\"window.__pwned=1\">' \\*"),
+     ("<script>window.__pwned=1</script>", "<script>window.\\_\\_pwned=1</script>"),
+     # what adds no markup stays as it is, so notes read as before
+     ("as_of=2099-01-01 is in the future", "as_of=2099-01-01 is in the future"),
+     ("hc='deribit:BTC/USD:BTC-270326'", "hc='deribit:BTC/USD:BTC-270326'"),
+     ("must be asset,quantity[,cost]", "must be asset,quantity[,cost]")],
+)
+def test_md_literal_escapes_markup_of_an_echoed_value(text, expected):
+    assert fmt.md_literal(text) == expected

@@ -148,6 +148,7 @@ def test_the_url_holds_the_view(demo_env):
     ({"tf": "1y"}, "tf"), ({"w": "abc"}, "w"), ({"w": "-5"}, "w"), ({"lb": "1000000000"}, "lb"),
     ({"align": "<script>alert(1)</script>"}, "align"), ({"as_of": "2099-01-01T00:00Z"}, "as_of"),
     ({"px": "silver"}, "px"),
+    ({"assets": "NOPE"}, "assets: no exchange lists a perpetual of NOPE; using the defaults"),
 ])
 def test_bad_link_parameters_get_a_note_and_the_default(demo_env, query, field):
     at = run(query)

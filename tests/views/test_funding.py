@@ -158,6 +158,14 @@ def test_bad_link_values_are_reported_and_defaults_used(demo_env):
     assert at.multiselect(key="fund_ex").value == ["okx"] and at.multiselect(key="fund_sym").value == ["BTC"]
 
 
+def test_a_link_naming_only_unlisted_bases_falls_back_to_the_defaults_with_a_warning(demo_env):
+    at = run({"sym": "NOPE", "ex": "okx", "hm": "<b>x</b>"})
+    warnings = texts(at.warning)
+    assert "sym: no exchange lists a perpetual of NOPE; using the defaults" in warnings
+    assert "hm='<b>x</b>' is not one of BTC, ETH, SOL; showing BTC" in warnings  # a symbol never offered
+    assert at.multiselect(key="fund_sym").value == ["BTC", "ETH", "SOL"] and at.query_params["sym"] == "BTC,ETH,SOL"
+
+
 def test_another_base_from_the_link_is_offered_and_named_when_unlisted(demo_env):
     at = run({"sym": "BTC,DOGE", "ex": "okx"})
     assert at.multiselect(key="fund_sym").value == ["BTC", "DOGE"]

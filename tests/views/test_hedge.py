@@ -214,6 +214,10 @@ def test_a_hedge_ratio_outside_0_100_in_a_row_is_named(demo_env):
     ({"lo": "-300"}, "lo='-300' is outside"),
     ({"inc": "1", "h": "BTC,1e30;%%%,1"}, "beyond 1e+12 coins"),
     ({"inc": "1", "h": "BTC,1e30;%%%,1"}, "'%%%' is not an asset symbol"),
+    ({"inst": "<b>x</b>"}, "inst='<b>x</b>' is not best, perp, future or a contract symbol; using best"),
+    ({"inc": "yes"}, "inc='yes' is not 1"),
+    ({"ex": "[x](https://e.example)"}, "ex='[x\\](https://e.example)' is not one of"),  # shown as text, no link
+    ({"inc": "1", "h": "BTC,1,,,,,*x*"}, "BTC: instrument '\\*x\\*' is not best, perp, future or a contract symbol"),
 ])
 def test_tampered_link_parameters_are_named_and_ignored(demo_env, query, message):
     at = run(query)

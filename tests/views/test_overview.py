@@ -95,6 +95,14 @@ def test_unknown_exchange_in_link_falls_back_with_a_warning(demo_env):
     assert len(overview(at)) == 3
 
 
+def test_a_repeated_parameter_falls_back_with_a_warning_and_leaves_the_link(demo_env):
+    at = run({"exchange": ["okx", "bybit"]})  # ?exchange=okx&exchange=bybit: neither value is the link's
+    assert any("exchange is given 2 times ('okx', 'bybit'); using the default" in w.value for w in at.warning)
+    assert at.selectbox(key="overview_exchange").value == tables.ALL_VENUES
+    assert "exchange" not in at.query_params
+    assert len(overview(at)) == 3
+
+
 def test_failing_venue_is_named_with_its_reason(demo_env):
     demo_env.setenv("CARRYDESK_DEMO_FAULTS", json.dumps([{"kind": "malformed", "venue": "okx"}]))
     at = run()
