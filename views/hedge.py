@@ -2,9 +2,9 @@
 
 One ``st.form``: nothing recomputes until the user submits. The settings live in the URL (``veh``, ``inst``,
 ``ex``, ``mg``, ``ratio`` %, ``lev``, ``hz`` days, ``fa`` current|mean|custom, ``fn`` days, ``fr`` % per 8h,
-``fee`` bps, ``lo``/``hi`` scenario %, ``bw`` beta days, ``mmr`` %, ``liq`` %, ``drag`` % per 8h, ``pk`` the
-rows picked in "Hedge with" as ``ASSET@exchange@symbol;...``, no quantities); the holdings (``h``, with their
-per-row overrides) only when the user ticks "include holdings in link" (``inc=1``). Holdings stay in this
+``fee`` bps, ``lo``/``hi`` scenario %, ``bw`` beta days, ``mmr`` %, ``liq`` %, ``drag`` % per 8h); the holdings
+(``h``, with their per-row overrides) and the rows picked in "Hedge with" (``pk``, ``ASSET@exchange@symbol;...``:
+a pick names an asset held) only when the user ticks "include holdings in link" (``inc=1``). Holdings stay in this
 session's form and state (the last submitted ones in ``st.session_state``, so a pick recomputes without a
 resubmit): never cached, logged or shared. Parsing and the plan: ``components.hedge_view``; math:
 ``analytics.hedge``; chart: ``components.charts_hedge``.
@@ -282,7 +282,9 @@ if st.session_state.get(GO) and run_holdings and not hv.check_settings(run_setti
     book = hv.compute(md, run_holdings, run_settings, picks=picks)
     for p in book.problems:
         problem(p.field, p.message)
-    vs.sync({"pk": hv.encode_picks({p.holding.asset: picks[p.holding.asset] for p in book.plans if p.picked})})
+    # a pick names the asset held: like the holdings, it goes into the link only when the user ticks it
+    picked = {p.holding.asset: picks[p.holding.asset] for p in book.plans if p.picked}
+    vs.sync({"pk": hv.encode_picks(picked) if include else None})
 
 
 def show_problems() -> None:

@@ -394,14 +394,16 @@ def test_picking_a_non_best_row_moves_sizing_and_margin_to_it_and_the_link_carri
     assert "pk" not in _params(at)
 
 
-def test_a_pick_without_holdings_in_the_link_carries_no_quantity(demo_env):
+def test_a_pick_without_holdings_in_the_link_names_no_asset(demo_env):
     at = submit(run(), "BTC,1.2345")
     rank = tables(at, "Expected cost USD")[0]
     at.selectbox(key="hedge_pick_BTC").set_value(_pick(rank.loc[1]))
     at = assert_no_exception(at.run())
+    assert one(at, "Net delta USD").set_index("Asset").loc["BTC", "Symbol"] == rank.loc[1, "Symbol"]
     params = _params(at)
-    assert "pk" in params and "h" not in params
-    assert "1.2345" not in urlencode(params)
+    assert "pk" not in params and "h" not in params  # a pick would say which asset is held
+    for secret in ("1.2345", "BTC"):
+        assert secret not in urlencode(params)
 
 
 @pytest.mark.parametrize(("pk", "message"), [
