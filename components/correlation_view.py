@@ -19,6 +19,7 @@ import pandas as pd
 
 from analytics import correlation as ac
 from components.charts_correlation import PRICES_COLUMNS, ROLLING_COLUMNS
+from components.derived import derived
 from components.formatting import fmt_date
 from data_sources import DataSourceError, FrameResult, MarketData
 
@@ -77,6 +78,12 @@ class Loaded:
     stale: dict[str, float] = field(default_factory=dict)
     start: pd.Timestamp | None = None
     end: pd.Timestamp | None = None
+    tokens: dict[str, tuple[object, ...]] = field(default_factory=dict)  # name -> FrameResult.token
+
+    def key(self) -> tuple[object, ...]:
+        """A hashable name of exactly this load (which data, which window, what failed)."""
+        return (tuple(self.closes), tuple(sorted(self.tokens.items())), tuple(sorted(self.errors.items())),
+                tuple(sorted(self.kinds.items())), self.start, self.end)
 
 
 def periods_per_year(timeframe: str, alignment: str) -> float:
@@ -103,8 +110,11 @@ def fetch_window(params: Params, now: pd.Timestamp) -> tuple[pd.Timestamp, pd.Ti
 
 
 def load(md: MarketData, params: Params, *, workers: int = 8) -> Loaded:
-    """Every asset's and proxy's last-price candles over ``fetch_window``; failures are named, not raised."""
-    start, end = fetch_window(params, md.now())
+    """Every asset's and proxy's last-price candles over ``fetch_window``; failures are named, not raised.
+
+    "Now" is taken to the minute: bars close on whole minutes, so the view is the same for the whole minute
+    and reruns within it reuse what was computed from it (``compute_shared``)."""
+    start, end = fetch_window(params, md.now().floor("min"))
     # Closed bars only (the last one closes at or before ``end``): a forming bar's "close" is just the last
     # price, and a pinned link must show the same numbers later.
     until = end - params.bar
@@ -144,6 +154,7 @@ def load(md: MarketData, params: Params, *, workers: int = 8) -> Loaded:
         out.sources[name] = f"{symbol} on {md.venue_label(str(venue))}"
         out.ages.append(res.age_s)
         out.stale.update(res.stale)
+        out.tokens[name] = res.token
     return out
 
 
@@ -252,6 +263,19 @@ def _pair(loaded: Loaded, a: str, p: str, params: Params, sessions: pd.DataFrame
 
 def _concat(parts: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
     return (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(columns)))[list(columns)]
+
+
+def sessions_for(md: MarketData, loaded: Loaded, params: Params) -> pd.DataFrame | None:
+    """The NYSE sessions a trading-day alignment of ``loaded`` needs (None for calendar days)."""
+    if params.alignment != "trading":
+        return None
+    return derived(("xnys_sessions", loaded.start, loaded.end),
+                   lambda: md.trading_sessions("XNYS", loaded.start, loaded.end))
+
+
+def compute_shared(loaded: Loaded, params: Params, *, sessions: pd.DataFrame | None) -> View:
+    """``compute``, once per (load, params) in the process (``components.derived``: read-only, shared)."""
+    return derived(("correlation_view", params, loaded.key()), lambda: compute(loaded, params, sessions=sessions))
 
 
 def compute(loaded: Loaded, params: Params, *, sessions: pd.DataFrame | None) -> View:
@@ -417,12 +441,14 @@ def overview(md: MarketData, assets: Sequence[str] = ("BTC", "ETH"),
     # flags, so the linked page shows these numbers without the Overview computing what it does not show.
     base = Params(assets=tuple(assets), proxies=keys, windows=(OVERVIEW_WINDOW,))
     loaded = load(md, base)
-    sessions = md.trading_sessions("XNYS", loaded.start, loaded.end) if base.alignment == "trading" else None
+    sessions = sessions_for(md, loaded, base)
     out = []
     for a in assets:
         params = Params(assets=(a,), proxies=keys, windows=base.windows)
         keep = [n for n in loaded.closes if n == a or loaded.kinds.get(n) != "asset"]
         one = Loaded(closes={n: loaded.closes[n] for n in keep}, sources=loaded.sources, errors=loaded.errors,
-                     kinds=loaded.kinds, ages=loaded.ages, stale=loaded.stale, start=loaded.start, end=loaded.end)
-        out.append(AssetSummary(asset=a, view=compute(one, params, sessions=sessions), link=link_params(params)))
+                     kinds=loaded.kinds, ages=loaded.ages, stale=loaded.stale, start=loaded.start, end=loaded.end,
+                     tokens={n: t for n, t in loaded.tokens.items() if n in keep})
+        out.append(AssetSummary(asset=a, view=compute_shared(one, params, sessions=sessions),
+                                link=link_params(params)))
     return out, loaded

@@ -15,10 +15,10 @@ import csv
 import io
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -491,9 +491,11 @@ class Market:
     errors: dict[str, str] = field(default_factory=dict)
     ages: list[float] = field(default_factory=list)
     stale: dict[str, float] = field(default_factory=dict)
+    tokens: list[Any] = field(default_factory=list)  # FrameResult.token of every load: which data this is
 
 
 def _note(m: Market, res: Any, what: str) -> None:
+    m.tokens.append((what, res.token))
     m.ages.append(res.age_s)
     m.stale.update(res.stale)
     for venue, why in res.errors.items():
@@ -516,7 +518,9 @@ def _funding(md: MarketData, m: Market, s: Settings, perps: pd.DataFrame) -> pd.
     start = md.now() - pd.Timedelta(days=s.funding_days)
 
     def mean(venue: str, symbol: str) -> tuple[str, str, float, str]:
-        hist = md.funding_history(venue, symbol, start).frame
+        res = md.funding_history(venue, symbol, start)
+        m.tokens.append(("funding history", res.token))  # list.append is atomic: the pool's threads share m
+        hist = res.frame
         if hist.empty:
             return venue, symbol, float("nan"), f"no funding in the last {s.funding_days} days"
         per_hour = (hist["rate"] / hist["interval_hours"]).mean()
@@ -607,6 +611,7 @@ class Beta:
     residual_vol: float  # std of daily residual returns
     correlation: float
     sources: str
+    tokens: tuple[Any, ...] = ()  # the candles' FrameResult.token
 
 
 def load_beta(md: MarketData, asset: str, vehicle: str, days: int) -> Beta:
@@ -626,7 +631,8 @@ def load_beta(md: MarketData, asset: str, vehicle: str, days: int) -> Beta:
     corr = ac.correlation(ra, rb)
     src = (f"{asset}: {a.frame.attrs.get('venue')} {a.frame.attrs.get('symbol')}, {vehicle}: "
            f"{b.frame.attrs.get('venue')} {b.frame.attrs.get('symbol')}, daily closes")
-    return Beta(est.value, est.n, est.reason, rolling[np.isfinite(rolling)], resid.value, corr.value, src)
+    return Beta(est.value, est.n, est.reason, rolling[np.isfinite(rolling)], resid.value, corr.value, src,
+                (a.token, b.token))
 
 
 # -- candidates and the plan ----------------------------------------------------------------------------------
@@ -943,11 +949,16 @@ class Book:
 
 
 def compute(md: MarketData, holdings: Sequence[Holding], settings: Settings, *, workers: int = 4,
-            picks: Mapping[str, Pick] | None = None) -> Book:
+            picks: Mapping[str, Pick] | None = None, memo: MutableMapping[str, Any] | None = None) -> Book:
     """Load what the holdings need (concurrently; the facade caches it) and plan each holding.
 
     Funding is loaded once per (vehicle, funding assumption): holdings may override the assumption.
     ``picks``: asset -> the ranked row the user chose (``plan_holding``'s ``pick``).
+
+    ``memo``: the user's own session store (``st.session_state``, never a cache shared between sessions:
+    the book holds the holdings). When the holdings, settings, picks, every piece of market data (by its
+    token) and the minute are those of the book it holds, that book is returned without planning again:
+    a rerun that changes nothing (a click elsewhere, a refresh inside the data's TTL) costs only the loads.
     """
     problems: list[Problem] = []
     bases: dict[str, bool] = {}  # base -> needs contracts
@@ -973,6 +984,11 @@ def compute(md: MarketData, holdings: Sequence[Holding], settings: Settings, *, 
     for (vehicle, key), frame in fundings.items():
         if key == funding_key(settings):
             markets[vehicle].funding = frame  # the apply-to-all assumption's frame is the market's own
+    data = tuple((b, tuple(sorted(m.tokens, key=repr)), tuple(sorted(m.errors.items()))) for b, m in markets.items())
+    book_key = (tuple(holdings), settings, tuple(sorted((picks or {}).items())), data,
+                tuple(sorted((k, b.tokens) for k, b in betas.items())), md.now().floor("min"))
+    if memo is not None and memo.get("key") == book_key:
+        return cast(Book, memo["book"])
     plans = []
     for h in holdings:
         try:
@@ -986,7 +1002,10 @@ def compute(md: MarketData, holdings: Sequence[Holding], settings: Settings, *, 
             plans.append(p)
     for p in plans:
         problems.extend(p.problems)
-    return Book(plans=plans, markets=markets, problems=problems)
+    book = Book(plans=plans, markets=markets, problems=problems)
+    if memo is not None:
+        memo.update(key=book_key, book=book, serial=int(memo.get("serial", 0)) + 1)
+    return book
 
 
 # -- tables for the page ------------------------------------------------------------------------------------
@@ -1162,13 +1181,23 @@ def pick_options(plan: Plan) -> list[str]:
 
 def pick_label(plan: Plan, value: str, label: Callable[[str], str] = str) -> str:
     """``exchange · symbol · margin`` of an option (``best (cheapest)`` for "best")."""
-    if value == PICK_BEST:
-        return "best (cheapest)"
-    venue, _, symbol = value.partition("@")
+    return pick_labels(plan, [value], label)[value]
+
+
+def pick_labels(plan: Plan, values: Sequence[str], label: Callable[[str], str] = str) -> dict[str, str]:
+    """``pick_label`` of every option, reading the ranking once (a selectbox formats each option each run)."""
     r = plan.ranking
-    hit = r[(r["venue"] == venue) & (r["symbol"] == symbol)] if not r.empty else r
-    margin = f" · {hit['margin'].iloc[0]}" if len(hit) else ""
-    return f"{label(venue)} · {symbol}{margin}"
+    margins = ({} if r.empty else
+               dict(zip(zip(r["venue"], r["symbol"], strict=True), r["margin"], strict=True)))
+    out = {}
+    for value in values:
+        if value == PICK_BEST:
+            out[value] = "best (cheapest)"
+            continue
+        venue, _, symbol = value.partition("@")
+        margin = margins.get((venue, symbol))
+        out[value] = f"{label(venue)} · {symbol}" + (f" · {margin}" if margin is not None else "")
+    return out
 
 
 SYMBOL_RE = re.compile(r"^[A-Za-z0-9/:_.\-]{1,64}$")

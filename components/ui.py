@@ -82,9 +82,14 @@ def market_data_or_stop() -> MarketData:
 
 def csv_download(label: str, frame: Any, name: str, *, key: str, where: Any = None) -> None:
     """A download of exactly ``frame`` as ``carrydesk_<name>.csv``: built only when clicked, and the click
-    does not rerun the page."""
+    does not rerun the page. ``frame`` may be a function returning the frame, to defer building it too."""
     target = where if where is not None else st
-    target.download_button(label, lambda: frame.to_csv(index=False).encode("utf-8"),
+
+    def data() -> bytes:
+        table = frame() if callable(frame) else frame
+        return table.to_csv(index=False).encode("utf-8")
+
+    target.download_button(label, data,
                            file_name=f"carrydesk_{name}.csv", mime="text/csv", icon=":material/download:",
                            key=key, on_click="ignore")
 

@@ -18,6 +18,7 @@ All durations are in seconds on the injectable monotonic ``timer``; ``fetched_at
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import math
 import threading
@@ -61,6 +62,9 @@ class Cached(Generic[T]):
         True when the refresh failed and this is the last good value instead.
     error : str | None
         The text of the refresh error when ``stale``, else None.
+    version : int
+        Which upstream fetch this value came from: unique per fetch in the process (a refetch, even of
+        equal data at an equal clock, gets a new one), so results derived from it can be cached under it.
     """
 
     value: T
@@ -68,6 +72,7 @@ class Cached(Generic[T]):
     age_s: float
     stale: bool = False
     error: str | None = None
+    version: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +93,19 @@ class CacheStats:
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    """A cached value with its fetch time (wall and monotonic) and its own expiry (monotonic, s)."""
+    """A cached value with its fetch time (wall and monotonic), its own expiry (monotonic, s) and the
+    process-unique number of the fetch that produced it."""
 
     value: Any
     fetched_at: datetime
     fetched_mono: float
     expires_mono: float
+    version: int = 0
+
+
+# Numbers every successful fetch of every cache in the process (``Cached.version``). itertools.count's
+# __next__ is atomic under the GIL, so concurrent fetches never share a number.
+_FETCH_VERSIONS = itertools.count(1)
 
 
 class _Kind:
@@ -346,7 +358,7 @@ class DataCache:
         try:
             value = fetch()
             now = self._timer()
-            flight.entry = _Entry(value, self._wall_clock(), now, now + ttl)
+            flight.entry = _Entry(value, self._wall_clock(), now, now + ttl, next(_FETCH_VERSIONS))
             self._store(spec, key, flight.entry, flight.generation)
         except BaseException as exc:  # every outcome, even KeyboardInterrupt, must reach the waiters
             flight.error = exc
@@ -391,5 +403,6 @@ class DataCache:
         # Copy outside every lock: entries are never mutated, and copying a large frame under a lock
         # would serialize all readers of the kind.
         age = max(0.0, self._timer() - entry.fetched_mono)
-        return Cached(copy_value(entry.value), entry.fetched_at, age, stale=error is not None, error=error)
+        return Cached(copy_value(entry.value), entry.fetched_at, age, stale=error is not None, error=error,
+                      version=entry.version)
 

@@ -72,6 +72,8 @@ class FrameResult:
         Venue -> why it is missing.
     stale : dict[str, float]
         Venue -> age in seconds of a value served after its refresh failed.
+    versions : tuple[int, ...]
+        The cache's fetch number of every part (``Cached.version``): new numbers mean new upstream data.
     """
 
     frame: pd.DataFrame
@@ -79,10 +81,24 @@ class FrameResult:
     fetched_at: pd.Timestamp
     errors: dict[str, str] = field(default_factory=dict)
     stale: dict[str, float] = field(default_factory=dict)
+    versions: tuple[int, ...] = ()
 
     @property
     def age_s(self) -> float:
         return max(0.0, (pd.Timestamp.now(tz="UTC") - self.fetched_at).total_seconds())
+
+    @property
+    def token(self) -> tuple[Any, ...]:
+        """A hashable name of exactly this data: equal tokens, equal frames (and equal errors and staleness).
+
+        Pages key the results they derive from the data on it (``components.derived``), so a rerun on
+        unchanged data reuses them. The fetch numbers identify the cached parts; the frame's length and first
+        and last times identify the window cut from them (rows are sorted and unique per time).
+        """
+        ts = self.frame["ts"] if "ts" in self.frame.columns and len(self.frame) else None
+        span = (int(ts.iloc[0].value), int(ts.iloc[-1].value)) if ts is not None else ()
+        return (self.source, self.versions, len(self.frame), span, tuple(sorted(self.errors)),
+                tuple(sorted(self.stale)))
 
 
 def to_ms(value: TimeLike, *, name: str) -> int:
@@ -204,12 +220,13 @@ class MarketData:
     # -- fan-out -------------------------------------------------------------------------------------------
     def _fan_out(
         self, venues: Sequence[str], work: Callable[[str], Cached[pd.DataFrame]]
-    ) -> tuple[list[pd.DataFrame], dict[str, str], dict[str, float], list[pd.Timestamp]]:
+    ) -> tuple[list[pd.DataFrame], dict[str, str], dict[str, float], list[pd.Timestamp], list[int]]:
         futures = {v: self._executor.submit(work, v) for v in venues}
         parts: list[pd.DataFrame] = []
         errors: dict[str, str] = {}
         stale: dict[str, float] = {}
         fetched: list[pd.Timestamp] = []
+        versions: list[int] = []
         raised: list[DataSourceError] = []
         for venue, fut in futures.items():
             try:
@@ -220,6 +237,7 @@ class MarketData:
                 continue
             parts.append(cached.value)
             fetched.append(pd.Timestamp(cached.fetched_at))
+            versions.append(cached.version)
             if cached.stale:
                 stale[venue] = cached.age_s
                 errors.setdefault(venue, f"refresh failed, showing data {cached.age_s:.0f} s old: {cached.error}")
@@ -228,15 +246,16 @@ class MarketData:
                 raise raised[0]
             detail = "; ".join(f"{self.venue_label(v)}: {m}" for v, m in errors.items())
             raise DataSourceError(f"no exchange answered ({detail})")
-        return parts, errors, stale, fetched
+        return parts, errors, stale, fetched, versions
 
     def _result(self, frame: pd.DataFrame, errors: dict[str, str], stale: dict[str, float],
-                fetched: list[pd.Timestamp]) -> FrameResult:
+                fetched: list[pd.Timestamp], versions: list[int]) -> FrameResult:
         fetched_at = min(fetched) if fetched else pd.Timestamp.now(tz="UTC")
         if fetched_at.tzinfo is None:
             fetched_at = fetched_at.tz_localize("UTC")
         frame.attrs.update({"source": self.source, "fetched_at": fetched_at})
-        return FrameResult(frame=frame, source=self.source, fetched_at=fetched_at, errors=errors, stale=stale)
+        return FrameResult(frame=frame, source=self.source, fetched_at=fetched_at, errors=errors, stale=stale,
+                           versions=tuple(versions))
 
     def _derivatives(self, ex: Any, venue: str, base: str) -> list[Contract]:
         spec = VENUES[venue]
@@ -260,10 +279,10 @@ class MarketData:
 
             return self.pool.call(venue, listed)
 
-        parts, errors, stale, fetched = self._fan_out(chosen, lambda v: self.cache.get_or_fetch(
+        parts, errors, stale, fetched, versions = self._fan_out(chosen, lambda v: self.cache.get_or_fetch(
             "markets", ("listed", v), lambda: fetch(v)))
         frame = frames.concat_frames(parts, frames.LISTED_COLUMNS, ["venue", "base"])
-        return self._result(frame, errors, stale, fetched)
+        return self._result(frame, errors, stale, fetched, versions)
 
     # -- term structure ------------------------------------------------------------------------------------
     def term_structure(self, base: str = "BTC", venues: Sequence[str] | None = None) -> FrameResult:
@@ -278,9 +297,9 @@ class MarketData:
             return self.cache.get_or_fetch("quotes", ("term_structure", venue, base),
                                            lambda: self._fetch_term_structure(venue, base))
 
-        parts, errors, stale, fetched = self._fan_out(chosen, work)
+        parts, errors, stale, fetched, versions = self._fan_out(chosen, work)
         frame = frames.concat_frames(parts, frames.TERM_STRUCTURE_COLUMNS, ["venue"])
-        return self._result(frame, errors, stale, fetched)
+        return self._result(frame, errors, stale, fetched, versions)
 
     def _fetch_term_structure(self, venue: str, base: str) -> pd.DataFrame:
         spec = VENUES[venue]
@@ -307,9 +326,9 @@ class MarketData:
             return self.cache.get_or_fetch("funding_now", ("funding_now", venue, bases_t),
                                            lambda: self._fetch_funding_now(venue, bases_t))
 
-        parts, errors, stale, fetched = self._fan_out(chosen, work)
+        parts, errors, stale, fetched, versions = self._fan_out(chosen, work)
         frame = frames.concat_frames(parts, frames.FUNDING_NOW_COLUMNS, ["venue", "base", "symbol"])
-        return self._result(frame, errors, stale, fetched)
+        return self._result(frame, errors, stale, fetched, versions)
 
     def _fetch_funding_now(self, venue: str, bases: tuple[str, ...]) -> pd.DataFrame:
         spec = VENUES[venue]
@@ -338,8 +357,8 @@ class MarketData:
         def work(venue: str) -> Cached[pd.DataFrame]:
             return self.cache.get_or_fetch("quotes", ("spot", bases_t), lambda: self.pool.call(venue, fetch))
 
-        parts, errors, stale, fetched = self._fan_out((SPOT_VENUE,), work)
-        return self._result(parts[0], errors, stale, fetched)
+        parts, errors, stale, fetched, versions = self._fan_out((SPOT_VENUE,), work)
+        return self._result(parts[0], errors, stale, fetched, versions)
 
     # -- funding history -----------------------------------------------------------------------------------
     def funding_history(
@@ -375,13 +394,13 @@ class MarketData:
 
             return self.pool.call(venue, call)
 
-        parts, errors, stale, fetched = self._fan_out((venue,), lambda v: self.cache.get_or_fetch(
+        parts, errors, stale, fetched, versions = self._fan_out((venue,), lambda v: self.cache.get_or_fetch(
             "funding_history", key, fetch, ttl=ttl))
         frame = parts[0]
         frame = frame[(frame["ts"] >= pd.Timestamp(start_ms, unit="ms", tz="UTC"))
                       & (frame["ts"] <= pd.Timestamp(end_ms, unit="ms", tz="UTC"))].reset_index(drop=True)
         frame.attrs.update({"venue": venue, "symbol": symbol})
-        return self._result(frame, errors, stale, fetched)
+        return self._result(frame, errors, stale, fetched, versions)
 
     @staticmethod
     def _check_symbol(ex: Any, venue: str, symbol: str, *, kind: str | None = None) -> None:
@@ -497,10 +516,10 @@ class MarketData:
             # the whole window. Just after a close, the venue may still be finishing that candle: keep the
             # closed part only briefly then.
             recent_close = now_ms - forming_open < CANDLE_GRACE_MS
-            parts, errors, stale, fetched = self._fan_out((venue,), lambda v: part(
+            parts, errors, stale, fetched, versions = self._fan_out((venue,), lambda v: part(
                 key_start, forming_open - tf_ms, "ohlcv_closed", CANDLE_GRACE_TTL_S if recent_close else None))
             try:
-                tail, _, tail_stale, tail_fetched = self._fan_out(
+                tail, _, tail_stale, tail_fetched, tail_versions = self._fan_out(
                     (venue,), lambda v: part(forming_open, None, "ohlcv_forming"))
             except DataSourceError as e:  # the closed candles still answer the question
                 errors[venue] = f"forming candle unavailable: {_reason(e)}"
@@ -508,18 +527,19 @@ class MarketData:
                 parts += tail
                 stale.update(tail_stale)
                 fetched = tail_fetched  # the age that matters: closed candles never change
+                versions += tail_versions
             frame = pd.concat(parts, ignore_index=True).drop_duplicates("ts", keep="last").sort_values("ts")
         else:
             closed = not open_ended and end_ms + tf_ms <= now_ms
             kind = "ohlcv_closed" if closed else "ohlcv_forming"
-            parts, errors, stale, fetched = self._fan_out(
+            parts, errors, stale, fetched, versions = self._fan_out(
                 (venue,), lambda v: part(key_start, None if open_ended else end_ms, kind))
             frame = parts[0]
         lo = pd.Timestamp(start_ms, unit="ms", tz="UTC")
         frame = frame[(frame["ts"] >= lo) & (frame["ts"] <= pd.Timestamp(end_ms, unit="ms", tz="UTC"))]
         frame = frame.reset_index(drop=True)
         frame.attrs.update({"venue": venue, "symbol": symbol, "price": price, "timeframe": timeframe})
-        return self._result(frame, errors, stale, fetched)
+        return self._result(frame, errors, stale, fetched, versions)
 
     # -- instruments and margin tiers (hedge calculator) ----------------------------------------------------
     def instruments(self, base: str, venues: Sequence[str] | None = None) -> FrameResult:
@@ -548,11 +568,11 @@ class MarketData:
 
             return self.pool.call(venue, specs)
 
-        parts, errors, stale, fetched = self._fan_out(chosen, lambda v: self.cache.get_or_fetch(
+        parts, errors, stale, fetched, versions = self._fan_out(chosen, lambda v: self.cache.get_or_fetch(
             "markets", ("instruments", v, base), lambda: fetch(v)))
         frame = frames.concat_frames(parts, frames.INSTRUMENT_COLUMNS, ["venue"])
         frame.attrs["base"] = base
-        return self._result(frame, errors, stale, fetched)
+        return self._result(frame, errors, stale, fetched, versions)
 
     def _table_tiers(self, venue: str, market: dict[str, Any]) -> list[MarginTier] | None:
         """The contract's tiers that need no request: the user's table, else the built-in table or rule."""
@@ -598,13 +618,13 @@ class MarketData:
             return self.pool.call(venue, call)
 
         # Cached like the markets: see config.DEFAULT_TTLS["margin_tiers"].
-        parts, errors, stale, fetched = self._fan_out((venue,), lambda v: self.cache.get_or_fetch(
+        parts, errors, stale, fetched, versions = self._fan_out((venue,), lambda v: self.cache.get_or_fetch(
             "margin_tiers", ("margin_tiers", venue, symbol), fetch))
         frame = parts[0]
         source = str(frame["source"].iloc[0]) if len(frame) else ""
         note = margin.config_note(venue, symbol, source, overridden=override is not None)
         frame.attrs.update({"venue": venue, "symbol": symbol, "note": note})
-        return self._result(frame, errors, stale, fetched)
+        return self._result(frame, errors, stale, fetched, versions)
 
 
 def _reason(e: DataSourceError) -> str:

@@ -76,6 +76,8 @@ def market_factory() -> Iterator[object]:
 def _clear_caches() -> Iterator[None]:
     """Every test starts with empty caches (convention 13)."""
     yield
+    from components.derived import cache as derived_cache
     from data_sources.cache import clear_all
 
     clear_all()
+    derived_cache().clear()

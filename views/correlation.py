@@ -19,6 +19,7 @@ from analytics import correlation as ac
 from components import charts_correlation as charts
 from components import correlation_view as cv
 from components import ui
+from components.derived import derived
 from components.formatting import fmt_time
 from components.ui_state import ViewState
 from components.urlparams import encode_float, encode_multi, format_as_of
@@ -155,8 +156,9 @@ for name, message in loaded.errors.items():
         what = f"the asset {name}"
     st.error(f"Could not load {what}: {message}. The rest of the page is computed without it.",
              icon=":material/error:")
-sessions = md.trading_sessions("XNYS", loaded.start, loaded.end) if align == "trading" else None
-view = cv.compute(loaded, params, sessions=sessions)
+sessions = cv.sessions_for(md, loaded, params)
+view = cv.compute_shared(loaded, params, sessions=sessions)  # once per version of the data (components.derived)
+view_key = ("correlation", params, loaded.key())
 if not view.pairs:
     st.warning("Nothing to correlate: no asset and proxy both answered.")
     st.stop()
@@ -185,23 +187,27 @@ for row in active.itertuples(index=False):
                f"{row.trigger}. Rule: {row.rule}.", icon=":material/crisis_alert:")
 
 # -- charts ------------------------------------------------------------------------------------------------
-st.plotly_chart(charts.rebased_figure(view.prices, title=f"Prices rebased to 100 ({TF_NAMES[tf]} closes, "
-                                      f"{ALIGN_IN_TITLE[align]})"), width="stretch", theme=None,
-                key="corr_prices")
+prices_title = f"Prices rebased to 100 ({TF_NAMES[tf]} closes, {ALIGN_IN_TITLE[align]})"
+st.plotly_chart(derived((*view_key, "prices", prices_title),
+                        lambda: charts.rebased_figure(view.prices, title=prices_title)),
+                width="stretch", theme=None, key="corr_prices")
 pairs = view.pairs
-st.plotly_chart(charts.correlation_figure(
-    view.rolling, view.episodes, pairs=pairs, windows=windows, band_window=params.window,
-    title=f"Rolling correlation of log returns ({', '.join(str(x) for x in windows)} {unit}); band: "
-          f"{params.window}-{unit[:-1]} correlation's mean ± {bk:g} std over the trailing {view.band_obs} "
-          f"observations; ◆ episode starts"), width="stretch", theme=None, key="corr_rolling")
+rolling_title = (f"Rolling correlation of log returns ({', '.join(str(x) for x in windows)} {unit}); band: "
+                 f"{params.window}-{unit[:-1]} correlation's mean ± {bk:g} std over the trailing {view.band_obs} "
+                 f"observations; ◆ episode starts")
+st.plotly_chart(derived((*view_key, "rolling", rolling_title), lambda: charts.correlation_figure(
+    view.rolling, view.episodes, pairs=pairs, windows=windows, band_window=params.window, title=rolling_title)),
+    width="stretch", theme=None, key="corr_rolling")
 left, right = st.columns([3, 2])
 with left:
-    st.plotly_chart(charts.beta_figure(view.rolling, pairs=pairs, window=params.window,
-                                       title=f"Rolling beta, {params.window} {unit}: cov(asset, proxy) / "
-                                             "var(proxy)"), width="stretch", theme=None, key="corr_beta")
+    beta_title = f"Rolling beta, {params.window} {unit}: cov(asset, proxy) / var(proxy)"
+    st.plotly_chart(derived((*view_key, "beta", beta_title), lambda: charts.beta_figure(
+        view.rolling, pairs=pairs, window=params.window, title=beta_title)), width="stretch", theme=None,
+        key="corr_beta")
 with right:
-    st.plotly_chart(charts.matrix_figure(view.matrix, title=f"Correlation matrix, last {params.window} "
-                                                            f"{unit} to {fmt_time(last)}"),
+    matrix_title = f"Correlation matrix, last {params.window} {unit} to {fmt_time(last)}"
+    st.plotly_chart(derived((*view_key, "matrix", matrix_title),
+                            lambda: charts.matrix_figure(view.matrix, title=matrix_title)),
                     width="stretch", theme=None, key="corr_matrix")
 
 # -- episodes ------------------------------------------------------------------------------------------------

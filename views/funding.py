@@ -22,6 +22,7 @@ from analytics import funding as af
 from analytics import funding_stats as fs
 from components import charts_funding as charts
 from components import ui
+from components.derived import derived
 from components.formatting import fmt_age, fmt_apr, fmt_pct, fmt_time, md_literal
 from components.ui_state import ViewState
 from components.urlparams import encode_float, encode_multi, format_as_of
@@ -214,8 +215,11 @@ except DataSourceError as e:
     st.stop()
 ui.venue_errors(now_res.errors, label=md.venue_label, what="current funding")
 
-picked = fs.label_series(fs.pick_perps(now_res.frame, prefer=perp), label=md.venue_label,
-                         venue_order=md.venues, base_order=bases)
+# Everything derived from the data is computed once per version of it (keyed on the results' tokens,
+# components.derived). Settlements fall on whole minutes, so a window cut to the minute holds the same ones.
+picked_key = ("funding_picked", now_res.token, perp, tuple(bases), tuple(venues))
+picked = derived(picked_key, lambda: fs.label_series(fs.pick_perps(now_res.frame, prefer=perp), label=md.venue_label,
+                                                     venue_order=md.venues, base_order=bases))
 answered = [v for v in venues if v not in now_res.errors]
 unlisted = [f"{b} on {md.venue_label(v)}" for b in bases for v in answered
             if picked[(picked["base"] == b) & (picked["venue"] == v)].empty]
@@ -252,9 +256,13 @@ parts, hist_errors, hist_results = fetch_histories(picked)
 if hist_errors:
     st.warning("Funding history missing for:\n" + "\n".join(f"- {s}: {m}" for s, m in hist_errors.items()),
                icon=":material/warning:")
-hist = fs.clip_window(fs.combine_histories(parts, picked), start, end)
-hist_u = fs.normalize_frame(hist, unit=unit)
-stats = fs.window_stats(hist, unit=unit, threshold_8h=thr, start=start, end=end)
+hist_key = ("funding_history", picked_key, tuple((str(r.frame.attrs.get("venue")), str(r.frame.attrs.get("symbol")),
+                                                  r.token) for r in hist_results),
+            tuple(hist_errors), start.floor("min"), end.floor("min"))
+hist = derived(hist_key, lambda: fs.clip_window(fs.combine_histories(parts, picked), start, end))
+hist_u = derived((*hist_key, unit), lambda: fs.normalize_frame(hist, unit=unit))
+stats = derived((*hist_key, unit, thr),
+                lambda: fs.window_stats(hist, unit=unit, threshold_8h=thr, start=start, end=end))
 nowf = fs.now_figures(picked, at=now, threshold_8h=thr, extreme_8h=xthr)
 stale = {**now_res.stale, **{v: a for r in hist_results for v, a in r.stale.items()}}
 age = max([now_res.age_s, *[r.age_s for r in hist_results]])
@@ -331,9 +339,10 @@ ui.csv_download("Now table CSV", now_table, "funding_now", key="fund_now_csv")
 
 left, right = st.columns([2, 3])
 with left:
-    current = fs.current_matrix(nowf, value="apr", row_order=list(dict.fromkeys(picked["exchange"])),
-                                col_order=bases)
-    st.plotly_chart(charts.current_heatmap_figure(current), width="stretch", theme=None, key="fund_heat_now")
+    current, current_figure = derived((*picked_key, "heatmap"), lambda: (
+        m := fs.current_matrix(nowf, value="apr", row_order=list(dict.fromkeys(picked["exchange"])), col_order=bases),
+        charts.current_heatmap_figure(m)))
+    st.plotly_chart(current_figure, width="stretch", theme=None, key="fund_heat_now")
     ui.csv_download("Heatmap CSV", current.reset_index(), "funding_apr_heatmap", key="fund_heat_now_csv")
 with right:
     spread_now = fs.spread_table(nowf, value="apr", order=bases)
@@ -365,15 +374,19 @@ intervals = sorted(set(hist["interval_hours"].dropna())) if not hist.empty else 
 bands = fs.threshold_bands(thr, unit=unit, intervals=intervals)
 history_data = hist_u[["series", "venue", "symbol", "ts", "rate", "interval_hours", "value"]].rename(
     columns={"value": CSV_VALUE[unit]})
-st.plotly_chart(charts.history_figure(hist_u, unit=unit, bands=bands, band_label=f"±{thr_pct:.4f}% per 8h"),
+st.plotly_chart(derived((*hist_key, unit, thr_pct, "figure"), lambda: charts.history_figure(
+    hist_u, unit=unit, bands=bands, band_label=f"±{thr_pct:.4f}% per 8h")),
                 width="stretch", theme=None, key="fund_history")
 ui.csv_download("History CSV", history_data, "funding_history", key="fund_history_csv")
 
 st.subheader("Cumulative")
-cum = fs.cumulative_frame(hist, compounded=compounded, notional=float(notional))
-st.plotly_chart(charts.cumulative_figure(cum, side=side, notional=float(notional), currency=CURRENCY,
-                                         compounded=compounded), width="stretch", theme=None, key="fund_cum_chart")
-summary = fs.cumulative_summary(hist, compounded=compounded, notional=float(notional))
+cum_key = (*hist_key, compounded, float(notional))
+cum = derived(cum_key, lambda: fs.cumulative_frame(hist, compounded=compounded, notional=float(notional)))
+st.plotly_chart(derived((*cum_key, side), lambda: charts.cumulative_figure(
+    cum, side=side, notional=float(notional), currency=CURRENCY, compounded=compounded)),
+    width="stretch", theme=None, key="fund_cum_chart")
+summary = derived((*cum_key, "summary"),
+                  lambda: fs.cumulative_summary(hist, compounded=compounded, notional=float(notional)))
 summary_table = pd.DataFrame({
     "Symbol": summary["base"], "Exchange": summary["exchange"], "Settlements": summary["periods"],
     "Long (%)": pct(summary["long_pnl"]), f"Long ({CURRENCY})": summary["long_amount"],
@@ -402,11 +415,17 @@ hm_base = st.columns([1, 3])[0].selectbox("Symbol", bases, index=bases.index(url
 vs.sync({"hm": hm_base})
 days = (end - start) / pd.Timedelta(days=1)
 bin_hours = 8.0 if days <= 31 else 24.0
-one = hist_u[hist_u["base"] == hm_base]
-matrix = fs.history_matrix(one, freq_hours=bin_hours, row_order=list(dict.fromkeys(one["exchange"])))
-st.plotly_chart(charts.history_heatmap_figure(
-    matrix, unit=unit, title=f"{hm_base} funding {fs.UNIT_LABELS[unit]}, mean per {bin_hours:g} h bin"),
-    width="stretch", theme=None, key="fund_heat_history")
+
+
+def heatmap() -> tuple[pd.DataFrame, object]:
+    one = hist_u[hist_u["base"] == hm_base]
+    m = fs.history_matrix(one, freq_hours=bin_hours, row_order=list(dict.fromkeys(one["exchange"])))
+    return m, charts.history_heatmap_figure(
+        m, unit=unit, title=f"{hm_base} funding {fs.UNIT_LABELS[unit]}, mean per {bin_hours:g} h bin")
+
+
+matrix, heatmap_figure = derived((*hist_key, unit, hm_base, bin_hours, "heatmap"), heatmap)
+st.plotly_chart(heatmap_figure, width="stretch", theme=None, key="fund_heat_history")
 ui.csv_download("Heatmap over time CSV", matrix.T.reset_index(), "funding_heatmap_history", key="fund_heat_history_csv")
 
 # -- statistics --------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ resubmit): never cached, logged or shared. Parsing and the plan: ``components.he
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar, cast
 
 import pandas as pd
 import streamlit as st
@@ -27,12 +28,14 @@ from components.ui_state import ViewState
 
 GO = "hedge_go"  # session state: the form was submitted in this session (or a link brought holdings)
 SUBMITTED = "hedge_submitted"  # session state: (holdings, settings) of the last submit; a pick reruns from it
+MEMO = "hedge_memo"  # session state: the last book with its key and what the page built from it (this session only)
 PICK = "hedge_pick_"  # + asset: the "Hedge with" selectbox of that holding
 RATIO_PRESETS = {"full": "Full (100 %)", "half": "Half (50 %)", "custom": "Custom"}
 FUNDING_NAMES = {"current": "Current rate", "mean": "Mean of the last N days", "custom": "Custom rate"}
 VEHICLE_NAMES = {"self": "The asset itself", "BTC": "BTC (proxy, beta)", "ETH": "ETH (proxy, beta)"}
 MARGIN_NAMES = {"any": "Any", "linear": "Linear (USDT/USDC)", "inverse": "Inverse (coin-margined)"}
 D = hv.Settings()
+T = TypeVar("T")
 
 st.title("Hedge calculator")
 st.caption(
@@ -279,12 +282,23 @@ for h in run_holdings:
         picks[h.asset] = pick
 book = None
 if st.session_state.get(GO) and run_holdings and not hv.check_settings(run_settings, venues):
-    book = hv.compute(md, run_holdings, run_settings, picks=picks)
+    book = hv.compute(md, run_holdings, run_settings, picks=picks, memo=st.session_state.setdefault(MEMO, {}))
     for p in book.problems:
         problem(p.field, p.message)
     # a pick names the asset held: like the holdings, it goes into the link only when the user ticks it
     picked = {p.holding.asset: picks[p.holding.asset] for p in book.plans if p.picked}
     vs.sync({"pk": hv.encode_picks(picked) if include else None})
+
+
+def built(name: str, build: Callable[[], T]) -> T:
+    """``build()`` once per book: kept beside the book in this session's memo (never shared), so a rerun on the
+    same book (a click elsewhere, a refresh within the data's TTL) redraws without rebuilding tables and charts."""
+    memo = st.session_state.setdefault(MEMO, {})
+    views = memo.setdefault("views", {})
+    serial = memo.get("serial")
+    if serial is None or name not in views or views[name][0] != serial:
+        views[name] = (serial, build())
+    return cast(T, views[name][1])
 
 
 def show_problems() -> None:
@@ -333,7 +347,7 @@ for plan in book.plans:
             st.caption(f"Beta of {h.asset} on {plan.vehicle}: **{b.value:.3f}** from {b.n} daily log returns over "
                        f"{plan.settings.beta_days} days (correlation {b.correlation:.2f}, residual daily volatility "
                        f"{b.residual_vol:.2%}); {b.sources}.")
-        ranking = hv.ranking_table(plan, label)
+        ranking = built(f"ranking {h.asset}", lambda plan=plan: hv.ranking_table(plan, label))
         ui.table(ranking, key=f"hedge_rank_{h.asset}", column_config=ui.number_formats({
             "Hedge notional": "%,.2f", "Funding %/8h or basis %": "%+.4f%%", "Annualized carry %": "%+.2f%%",
             "Fees USD": "%,.2f", "Funding/basis USD": "%+,.2f", "Expected cost USD": "%+,.2f", "Cost %": "%+.3f%%",
@@ -344,7 +358,9 @@ for plan in book.plans:
         if st.session_state.get(key) not in options:  # first draw (the link's pick), or the ranking changed
             wanted = hv.pick_value(*picks[h.asset]) if plan.picked else hv.PICK_BEST
             st.session_state[key] = wanted if wanted in options else hv.PICK_BEST
-        st.selectbox("Hedge with", options, key=key, format_func=lambda v, plan=plan: hv.pick_label(plan, v, label),
+        option_labels = built(f"pick labels {h.asset}", lambda plan=plan, options=options: hv.pick_labels(
+            plan, options, label))
+        st.selectbox("Hedge with", options, key=key, format_func=option_labels.__getitem__,
                      help="best = the cheapest row above; or any ranked row (exchange · symbol · margin). Sizing, "
                           "costs, margin and scenarios of this holding follow; the link keeps the pick.")
         if plan.pick_problem:
@@ -367,7 +383,7 @@ if not ok:
 
 # -- sizing -------------------------------------------------------------------------------------------------------
 st.header("Sizing")
-sizing = hv.sizing_table(ok, label)
+sizing = built("sizing", lambda: hv.sizing_table(ok, label))
 ui.table(sizing, key="hedge_sizing", column_config=ui.number_formats(
     {c: "%,.2f" for c in sizing.columns if c.endswith("USD") or c == "Price used"}))
 st.caption("Hedge notional = ratio × notional, or ratio × beta × notional for a proxy hedge (DOMAIN.md). Linear "
@@ -375,14 +391,14 @@ st.caption("Hedge notional = ratio × notional, or ratio × beta × notional for
            "the market's step. Residual > 0: under-hedged. Net delta is what stays exposed after the hedge.")
 
 st.header("Costs over the horizon")
-costs = hv.cost_table(ok)
+costs = built("costs", lambda: hv.cost_table(ok))
 ui.table(costs, key="hedge_costs", column_config=ui.number_formats({"USD (cost > 0)": "%+,.2f"}))
 assumptions = dict.fromkeys(a for p in ok if p.cost for a in p.cost.assumptions)
 st.caption("Assumptions: " + "; ".join(assumptions) + ".")
 
 # -- margin -------------------------------------------------------------------------------------------------------
 st.header("Margin and liquidation")
-margin_frame = hv.margin_table(ok)
+margin_frame = built("margin", lambda: hv.margin_table(ok))
 ui.table(margin_frame, key="hedge_margin", column_config=ui.number_formats({
     "Entry price": "%,.2f", "Initial margin": "%,.6g", "Maintenance margin": "%,.6g", "cum": "%,.6g",
     "Initial margin USD": "%,.2f", "Liquidation price": "%,.2f", "Distance %": "%+.1f%%", "MMR %": "%.3f%%",
@@ -402,7 +418,7 @@ for note in dict.fromkeys(p.tiers_note for p in ok if p.tiers_note):
 
 # -- scenarios ----------------------------------------------------------------------------------------------------
 st.header("Scenarios")
-scen = hv.scenario_tables(ok)
+scen = built("scenarios", lambda: hv.scenario_tables(ok))
 if not scen.empty:
     horizons = {p.settings.horizon_days for p in ok}
     ranges = {(p.settings.move_lo, p.settings.move_hi) for p in ok}
@@ -411,10 +427,11 @@ if not scen.empty:
         "each holding's range (Total: the moves all share)"
     if (scen_note := hv.scenario_note(ok)) is not None:
         st.info(scen_note, icon=":material/info:")
-    st.plotly_chart(charts.scenario_figure(scen, title=f"Book P&L over {over} across price moves {moves}"),
+    st.plotly_chart(built("scenario chart", lambda: charts.scenario_figure(
+        scen, title=f"Book P&L over {over} across price moves {moves}")),
                     width="stretch", theme=None, key="hedge_scenario_chart")
-    st.plotly_chart(charts.net_figure(scen, title="Net P&L of the hedged book (USD): what the hedge leaves, with "
-                                                  "funding/basis and fees"),
+    st.plotly_chart(built("net chart", lambda: charts.net_figure(
+        scen, title="Net P&L of the hedged book (USD): what the hedge leaves, with funding/basis and fees")),
                     width="stretch", theme=None, key="hedge_net_chart")
     special = {"Move %": "%+.0f%%", "Price": "%,.2f", "Hedge asset price": "%,.2f", "Net %": "%+.3f%%"}
     ui.table(scen, key="hedge_scenarios", column_config=ui.number_formats(
@@ -425,9 +442,10 @@ if not scen.empty:
                "beta × the hedge asset's move, ± the beta residual (1 sd over the horizon).")
 
 # -- downloads ------------------------------------------------------------------------------------------------------
-rank_all = pd.concat([hv.ranking_table(p, label).assign(Asset=p.holding.asset) for p in ok], ignore_index=True)
+rank_all = built("ranking all", lambda: pd.concat([hv.ranking_table(p, label).assign(Asset=p.holding.asset)
+                                                    for p in ok], ignore_index=True))
 c = st.columns(5)
-ui.csv_download("Plan CSV", hv.plan_csv(sizing, costs, margin_frame, scen, rank_all), "hedge_plan",
+ui.csv_download("Plan CSV", lambda: hv.plan_csv(sizing, costs, margin_frame, scen, rank_all), "hedge_plan",
                 key="hedge_plan_csv", where=c[0])
 ui.csv_download("Sizing CSV", sizing, "hedge_sizing", key="hedge_sizing_csv", where=c[1])
 ui.csv_download("Margin CSV", margin_frame, "hedge_margin", key="hedge_margin_csv", where=c[2])

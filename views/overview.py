@@ -14,6 +14,7 @@ import streamlit as st
 
 from components import correlation_view as cv
 from components import tables, ui
+from components.derived import derived
 from components.formatting import fmt_apr, fmt_pct, fmt_price, is_missing
 from components.ui_state import ViewState
 from data_sources import DataSourceError, FrameResult
@@ -81,16 +82,20 @@ ui.venue_errors(errors, label=md.venue_label)
 if not results:
     st.stop()
 
-frame = tables.overview_frame(
-    tables.stack([r.frame if r is not None else None for r in terms.values()]),
-    funding.frame if funding is not None else None,
-    spot.frame if spot is not None else None,
-    bases=BASES,
-    venue=None if venue == tables.ALL_VENUES else venue,
-    label=md.venue_label,
-    source=source_text,
-    ages=ages,
-)
+# Computed once per version of the quotes (components.derived); only the ages change from run to run.
+frame = derived(
+    ("overview", tuple((b, None if r is None else r.token) for b, r in terms.items()),
+     None if funding is None else funding.token, None if spot is None else spot.token, venue, source_text),
+    lambda: tables.overview_frame(
+        tables.stack([r.frame if r is not None else None for r in terms.values()]),
+        funding.frame if funding is not None else None,
+        spot.frame if spot is not None else None,
+        bases=BASES,
+        venue=None if venue == tables.ALL_VENUES else venue,
+        label=md.venue_label,
+        source=source_text,
+    ),
+).assign(age_s=[float(ages.get(b, float("nan"))) for b in BASES])
 
 # -- render ------------------------------------------------------------------------------------------------
 cards = st.columns(len(BASES))

@@ -20,6 +20,7 @@ from analytics import premium as ap
 from components import charts_premium as charts
 from components import ui
 from components import urlparams as up
+from components.derived import derived
 from components.ui_state import ViewState
 from data_sources import DataSourceError, FrameResult, UnsupportedError
 
@@ -115,19 +116,23 @@ if not terms:
     with problems_box.container():
         vs.show_problems()
     st.stop()
-term = pd.concat([r.frame for r in terms.values()], ignore_index=True)
-current = ap.current_premiums(term, price=px, band=band)
+# What follows is derived from the quotes and candles: computed once per version of the data (keyed on the
+# results' tokens, components.derived), so a rerun on the same data redraws without recomputing.
+terms_key = tuple((b, r.token) for b, r in terms.items())
+term = derived(("perp_premium_term", terms_key),
+               lambda: pd.concat([r.frame for r in terms.values()], ignore_index=True))
 venue_order = {v: i for i, v in enumerate(md.venues)}  # the sidebar's exchange order, not alphabetical ids
-current = (current.assign(_order=current["venue"].map(venue_order))
-           .sort_values(["base", "_order", "symbol"], kind="stable").drop(columns="_order").reset_index(drop=True))
+current = derived(("perp_premium_now", terms_key, px, band), lambda: (
+    ap.current_premiums(term, price=px, band=band).pipe(lambda c: c.assign(_order=c["venue"].map(venue_order)))
+    .sort_values(["base", "_order", "symbol"], kind="stable").drop(columns="_order").reset_index(drop=True)))
 
 # -- section 1: premium now ----------------------------------------------------------------------------------
 st.subheader("Premium now")
 if current.empty:
     st.info("No perpetuals listed for this choice.")
 else:
-    st.plotly_chart(charts.current_premium_bars(current, band=band, label=md.venue_label, price=px),
-                    width="stretch", key="pp_now_chart")
+    st.plotly_chart(derived(("perp_premium_bars", terms_key, px, band), lambda: charts.current_premium_bars(
+        current, band=band, label=md.venue_label, price=px)), width="stretch", key="pp_now_chart")
     now_table = pd.DataFrame({
         "Asset": current["base"],
         "Exchange": current["venue"].map(md.venue_label),
@@ -207,11 +212,12 @@ NO_CANDLES = "the exchange returned no candles for this window"
 EMPTY = pd.DataFrame({"ts": pd.Series([], dtype="datetime64[ns, UTC]"), "premium": pd.Series([], dtype="float64")})
 
 
-def load_history(key: str) -> tuple[pd.DataFrame, str, str | None, float]:
-    """(history ts/premium, source used, error, data age s) of one perp. Runs in a worker thread: no st."""
+def load_history(key: str) -> tuple[pd.DataFrame, str, str | None, float, tuple[object, ...]]:
+    """(history ts/premium, source used, error, data age s, the candles' tokens) of one perp. Runs in a
+    worker thread: no st."""
     venue, _, symbol = key.partition(":")
     if until is not None and until <= start:
-        return EMPTY, "window shorter than one candle", None, float("nan")
+        return EMPTY, "window shorter than one candle", None, float("nan"), ()
 
     def candles(price: str) -> FrameResult:
         return md.ohlcv(venue, symbol, res, start=start, until=until, price=price)
@@ -220,33 +226,35 @@ def load_history(key: str) -> tuple[pd.DataFrame, str, str | None, float]:
         if px == "mark":  # the exchange's own premium series where it publishes one
             try:
                 r = candles("premium_index")
-                hist = ap.premium_from_index_klines(r.frame)
+                hist = derived(("premium_from_index_klines", r.token), lambda: ap.premium_from_index_klines(r.frame))
                 if hist.empty:
-                    return EMPTY, "failed", NO_CANDLES, float("nan")
-                return hist, ap.SOURCE_PREMIUM_INDEX, None, r.age_s
+                    return EMPTY, "failed", NO_CANDLES, float("nan"), ()
+                return hist, ap.SOURCE_PREMIUM_INDEX, None, r.age_s, (r.token,)
             except UnsupportedError:
                 pass
         try:
             idx = candles("index")
         except UnsupportedError:
-            return EMPTY, f"not available: {md.venue_label(venue)} publishes no index candles", None, float("nan")
+            return EMPTY, f"not available: {md.venue_label(venue)} publishes no index candles", None, float("nan"), ()
         try:
             price = candles(px)
         except UnsupportedError:
-            return EMPTY, f"not available: {md.venue_label(venue)} publishes no {px} candles", None, float("nan")
-        hist = ap.premium_from_klines(price.frame, idx.frame)
+            return EMPTY, f"not available: {md.venue_label(venue)} publishes no {px} candles", None, float("nan"), ()
+        hist = derived(("premium_from_klines", price.token, idx.token),
+                       lambda: ap.premium_from_klines(price.frame, idx.frame))
         if hist.empty:  # an answer without candles must not just vanish from the chart
-            return EMPTY, "failed", NO_CANDLES, float("nan")
-        return hist, ap.premium_history_source(px), None, max(idx.age_s, price.age_s)
+            return EMPTY, "failed", NO_CANDLES, float("nan"), ()
+        return hist, ap.premium_history_source(px), None, max(idx.age_s, price.age_s), (price.token, idx.token)
     except DataSourceError as e:
-        return EMPTY, "failed", str(e), float("nan")
+        return EMPTY, "failed", str(e), float("nan"), ()
 
 
 with ThreadPoolExecutor(max_workers=8, thread_name_prefix="pp-history") as pool:  # venues answer in parallel
     loaded = dict(zip(chosen, pool.map(load_history, chosen), strict=True))
 
 histories = {k: v[0] for k, v in loaded.items()}
-for k, (_, _, err, _) in loaded.items():
+history_key = tuple((k, v[1], v[2], v[4]) for k, v in loaded.items())
+for k, (_, _, err, _, _) in loaded.items():
     if err:
         st.warning(f"No history for {perp_label(k)}: {err}", icon=":material/warning:")
 
@@ -255,11 +263,14 @@ window_text = (f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC"
 if not chosen:
     st.info("Choose at least one perp for the history.")
 else:
-    long = ap.stack_histories(list(histories.values()), [perp_label(k) for k in histories])
-    st.plotly_chart(charts.premium_history_chart(long, band=band, order=[perp_label(k) for k in chosen]),
+    long = derived(("perp_premium_history", history_key), lambda: ap.stack_histories(
+        list(histories.values()), [perp_label(k) for k in histories]))
+    order = [perp_label(k) for k in chosen]
+    st.plotly_chart(derived(("perp_premium_history_chart", history_key, band, tuple(order)),
+                            lambda: charts.premium_history_chart(long, band=band, order=order)),
                     width="stretch", key="pp_hist_chart")
     rows = []
-    for k, (hist, source, _, _) in loaded.items():
+    for k, (hist, source, _, _, _) in loaded.items():
         s = ap.window_stats(hist)
         rows.append({
             "Exchange": md.venue_label(k.partition(":")[0]), "Perp": k.partition(":")[2],
@@ -280,10 +291,10 @@ else:
         "Latest %": pct, "z-score": st.column_config.NumberColumn(format="%+.2f", width="small"),
         "Stretched": st.column_config.CheckboxColumn(help=f"|z| ≥ {ap.Z_STRETCHED:g} against the window."),
     })
-    missing = [f"{perp_label(k)}: {src}" for k, (h, src, err, _) in loaded.items() if h.empty and not err]
+    missing = [f"{perp_label(k)}: {src}" for k, (h, src, err, _, _) in loaded.items() if h.empty and not err]
     if missing:  # said in words too: the table's Source column may be scrolled out of view
         st.caption(":material/info: No premium history for " + "; ".join(missing) + ".")
-    ages = [a for *_, a in loaded.values() if math.isfinite(a)]
+    ages = [a for _, _, _, a, _ in loaded.values() if math.isfinite(a)]
     ui.freshness(max(ages) if ages else None)
     st.caption(
         f"Window {window_text}, {res} candles. With mark: the exchange's premium-index klines where it "
@@ -291,9 +302,9 @@ else:
         "last − index klines. z-score = (latest − mean) / std of the window (sample std, the latest included); "
         f"'stretched' when |z| ≥ {ap.Z_STRETCHED:g}. Band ±{thr_pct:g}%."
     )
-    hist_csv = long.assign(premium=long["premium"] * 100).rename(columns={"premium": "premium_pct"})
     c1, c2, _ = st.columns([1, 1, 3])
-    ui.csv_download("Download history CSV", hist_csv, "premium_history", key="pp_hist_csv", where=c1)
+    ui.csv_download("Download history CSV", lambda: long.assign(premium=long["premium"] * 100).rename(
+        columns={"premium": "premium_pct"}), "premium_history", key="pp_hist_csv", where=c1)
     ui.csv_download("Download stats CSV", stats, "premium_stats", key="pp_stats_csv", where=c2)
 
 # -- section 3: premium and funding -------------------------------------------------------------------------
@@ -315,13 +326,16 @@ if chosen:
         st.warning(f"No funding history for {perp_label(fp)}: {funding_error}", icon=":material/warning:")
         funding = pd.DataFrame({"ts": [], "rate": [], "interval_hours": [], "value": []})
     else:
-        funding = ap.normalized_funding(funding_result.frame, unit=fu)
+        funding = derived(("normalized_funding", funding_result.token, fu),
+                          lambda: ap.normalized_funding(funding_result.frame, unit=fu))
     prem_hist, prem_source = histories[fp], loaded[fp][1]
     funding_axis = "Funding, % per 8h" if fu == "8h" else "Funding APR, %"
-    st.plotly_chart(
-        charts.premium_funding_chart(prem_hist, funding, premium_name=f"Premium ({px})",
-                                     funding_name=f"Funding ({FUNDING_UNIT_LABELS[fu]})", funding_axis=funding_axis,
-                                     band=band, title=perp_label(fp)),
+    funding_token = None if funding_error else funding_result.token
+    st.plotly_chart(derived(
+        ("perp_premium_funding_chart", fp, loaded[fp][4], funding_token, fu, px, band), lambda: (
+            charts.premium_funding_chart(prem_hist, funding, premium_name=f"Premium ({px})",
+                                         funding_name=f"Funding ({FUNDING_UNIT_LABELS[fu]})",
+                                         funding_axis=funding_axis, band=band, title=perp_label(fp)))),
         width="stretch", key="pp_funding_chart")
     hours = sorted(set(funding["interval_hours"].dropna())) if not funding.empty else []
     interval_text = ", ".join(f"{h:g}h" for h in hours) or "—"
@@ -348,9 +362,10 @@ qthr_pct = q1.number_input(
     value=vs.number("qthr", ap.DEFAULT_QUARTERLY_THRESHOLD * 100, lo=0.0, hi=100.0), key="pp_qthr",
     help="The quarterly side of the divergence rule (annualized basis, simple, ACT/365).")
 vs.sync({"qthr": up.encode_float(qthr_pct)})
-pvq = ap.perp_vs_quarterly(term, price=px, perp_threshold=band, quarterly_threshold=qthr_pct / 100.0)
-pvq = (pvq.assign(_order=pvq["venue"].map(venue_order)).sort_values(["base", "_order"], kind="stable")
-       .drop(columns="_order").reset_index(drop=True))
+pvq = derived(("perp_vs_quarterly", terms_key, px, band, qthr_pct), lambda: (
+    ap.perp_vs_quarterly(term, price=px, perp_threshold=band, quarterly_threshold=qthr_pct / 100.0)
+    .pipe(lambda q: q.assign(_order=q["venue"].map(venue_order))).sort_values(["base", "_order"], kind="stable")
+    .drop(columns="_order").reset_index(drop=True)))
 rule = ap.divergence_rule(perp_threshold=band, quarterly_threshold=qthr_pct / 100.0)
 if pvq.empty:
     st.info("No perps to compare.")

@@ -17,6 +17,7 @@ from analytics import term_structure as ts
 from components import charts_term as ct
 from components import ui
 from components import urlparams as up
+from components.derived import derived
 from components.formatting import fmt_apr, fmt_days, fmt_pct, fmt_time
 from components.ui_state import ViewState
 from data_sources import DataSourceError, FrameResult, MarketData
@@ -104,7 +105,10 @@ if ref == "spot":
         st.error(f"Could not load the Binance spot price (reference = spot): {e}", icon=":material/error:")
         spot_note = "Binance spot unavailable"
 
-table = ts.term_table(term.frame, price=px, reference=ref, spot=spot_last)
+# Everything below is derived from the quotes and the inputs: computed once per version of the data
+# (components.derived), so a rerun on the same quotes redraws without recomputing.
+view_key = ("term_structure", base, tuple(exchanges), term.token, px, ref, spot_last)
+table = derived((*view_key, "table"), lambda: ts.term_table(term.frame, price=px, reference=ref, spot=spot_last))
 names = ct.curve_names(table["curve"], label)
 colors = {c: ct.venue_color(ts.curve_venue(c)) for c in names}
 ref_text = "each exchange's index" if ref == "index" else spot_note
@@ -116,7 +120,7 @@ problems_slot = st.container()  # link problems are known only once the history 
 ui.venue_errors(term.errors, label=label)
 
 # -- headline: curve state and richest / cheapest carry ------------------------------------------------------
-states = ts.curve_states(table)
+states = derived((*view_key, "states"), lambda: ts.curve_states(table))
 overall = ts.overall_state(states)
 BADGE = {"contango": ":green-badge[Contango]", "backwardation": ":red-badge[Backwardation]",
          "flat": ":gray-badge[Flat]", ts.MIXED: ":orange-badge[Mixed]"}
@@ -148,7 +152,7 @@ def _extreme_line(row: pd.Series) -> str:
 
 with st.container(border=True):
     st.markdown(_state_line())
-    extremes = ts.carry_extremes(table, compounded=compounded)
+    extremes = derived((*view_key, "extremes", compounded), lambda: ts.carry_extremes(table, compounded=compounded))
     if not extremes.empty:
         st.markdown("\n".join(f"- {_extreme_line(r)}" for _, r in extremes.iterrows()))
     st.caption(f"Carry = {ann_text}, F = {PRICE_LABELS[px].lower()} price, S = {ref_text}. Buckets compare "
@@ -160,11 +164,12 @@ with st.container(border=True):
 y_mode = st.radio("Chart", list(Y_LABELS), format_func=Y_LABELS.get, horizontal=True, key="ts_y",
                   index=list(Y_LABELS).index(vs.choice("y", list(Y_LABELS), ct.Y_ANNUALIZED)))
 ref_label = "index" if ref == "index" else spot_note
-points = ct.curve_points(table, y_mode=y_mode, compounded=compounded, rate=rate, names=names,
-                         reference_label=ref_label)
-st.plotly_chart(ct.curve_chart(points, y_mode=y_mode, compounded=compounded, colors=colors,
-                               title=f"{base} term structure — {Y_LABELS[y_mode].lower()}"),
-                width="stretch", key="ts_curve_chart")
+points, curve_figure = derived((*view_key, "curve", y_mode, compounded, rate, ref_label), lambda: (
+    p := ct.curve_points(table, y_mode=y_mode, compounded=compounded, rate=rate, names=names,
+                         reference_label=ref_label),
+    ct.curve_chart(p, y_mode=y_mode, compounded=compounded, colors=colors,
+                   title=f"{base} term structure — {Y_LABELS[y_mode].lower()}")))
+st.plotly_chart(curve_figure, width="stretch", key="ts_curve_chart")
 n_flagged = int(points["flagged"].sum()) if not points.empty else 0
 st.caption(
     "x: days to expiry from each quote's time (tick labels: expiry dates). y: "
@@ -182,8 +187,8 @@ ui.csv_download("Download chart data (CSV)", points, f"term_curve_{base}", key="
 
 # -- constant maturities -------------------------------------------------------------------------------------
 st.subheader("Constant maturity")
-cm = ts.constant_maturity_table(table, compounded=compounded)
-cm = cm.merge(states[["curve", "state"]], on="curve", how="left")
+cm = derived((*view_key, "cm", compounded), lambda: ts.constant_maturity_table(table, compounded=compounded).merge(
+    states[["curve", "state"]], on="curve", how="left"))
 cm_view = pd.DataFrame({  # percent columns in percent units, so every figure shows two decimals
     "Exchange": cm["curve"].map(names),
     "Margin": cm["linear"].map({True: "linear", False: "inverse"}),
@@ -302,29 +307,42 @@ def _history_section(choice: str, window_days: int, tf: str) -> None:
     curve = table[(table["curve"] == contract["curve"]) & (table["kind"] == "future")]
     days_at_end = dict(zip(curve["symbol"], ab.days_to_expiry(curve["expiry"], now=end), strict=True))
     needed = ts.cm_history_contracts(days_at_end, tenor=HISTORY_TENOR, window_days=window_days)
-    histories: dict[str, pd.DataFrame] = {}
+    candles: dict[str, FrameResult] = {}
     if reference is not None:
         for sym in dict.fromkeys([symbol, *needed]):
-            candles = _fetch(f"{label(venue)} {sym} {field}",
-                             lambda s=sym: md.ohlcv(venue, s, tf, start, as_of, field), problems)
-            if candles is not None:
-                expiry = curve.loc[curve["symbol"] == sym, "expiry"].iloc[0]
-                # a candle counts as closed only if it had closed when both series were fetched (cached)
-                closed_by = min(end, candles.fetched_at, reference.fetched_at)
-                histories[sym] = ts.basis_history(candles.frame, reference.frame, expiry=expiry, bar=bar,
-                                                  until=closed_by)
+            got = _fetch(f"{label(venue)} {sym} {field}", lambda s=sym: md.ohlcv(venue, s, tf, start, as_of, field),
+                         problems)
+            if got is not None:
+                candles[sym] = got
     for p in problems:
         st.warning(p, icon=":material/warning:")
-    empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in ts.HISTORY_COLUMNS})
-    cm_hist = ts.constant_maturity_history({s: h for s, h in histories.items() if s in needed},
-                                           tenor=HISTORY_TENOR, compounded=compounded)
-    data = ct.history_data(histories.get(symbol, empty), cm_hist)
+    expiries = {sym: curve.loc[curve["symbol"] == sym, "expiry"].iloc[0] for sym in candles}
     cm_name = f"{HISTORY_TENOR}-day {ct.CM_PREFIX} ({names.get(contract['curve'], contract['curve'])})"
-    st.plotly_chart(ct.history_chart(data, contract_name=f"{symbol} ({label(venue)})", cm_name=cm_name,
-                                     compounded=compounded,
-                                     title=f"Basis history — {RESOLUTIONS[tf].lower()}, {window_days} days to "
-                                           f"{fmt_time(end)}"),
-                    width="stretch", key="ts_history_chart")
+    title = f"Basis history — {RESOLUTIONS[tf].lower()}, {window_days} days to {fmt_time(end)}"
+
+    def build() -> tuple[pd.DataFrame, object]:
+        histories: dict[str, pd.DataFrame] = {}
+        for sym, got in candles.items():
+            assert reference is not None
+            # a candle counts as closed only if it had closed when both series were fetched (cached); candles
+            # close on whole minutes, so the minute the run started in decides the same ones (and keys the cache)
+            closed_by = min(end, got.fetched_at, reference.fetched_at).floor("min")
+            histories[sym] = ts.basis_history(got.frame, reference.frame, expiry=expiries[sym], bar=bar,
+                                              until=closed_by)
+        empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in ts.HISTORY_COLUMNS})
+        cm_hist = ts.constant_maturity_history({s: h for s, h in histories.items() if s in needed},
+                                               tenor=HISTORY_TENOR, compounded=compounded)
+        data = ct.history_data(histories.get(symbol, empty), cm_hist)
+        return data, ct.history_chart(data, contract_name=f"{symbol} ({label(venue)})", cm_name=cm_name,
+                                      compounded=compounded, title=title)
+
+    closed_key = [min(end, c.fetched_at, reference.fetched_at).floor("min") for c in candles.values()
+                  if reference is not None]
+    data, figure = derived((
+        "term_structure_history", venue, symbol, tuple(needed), tuple(expiries.items()), tf, field, compounded,
+        None if reference is None else reference.token, tuple((s, c.token) for s, c in candles.items()),
+        tuple(closed_key), title, cm_name), build)
+    st.plotly_chart(figure, width="stretch", key="ts_history_chart")
     used = ", ".join(f"`{s}`" for s in needed) or "none listed that bracket it"
     st.caption(
         f"{ann_title} of F = {label(venue)} {field} candles' close against S = {ref_desc} close, "
