@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from components.charts_layout import side_legend_layout
 
 COLORS = {"Spot P&L": "#e8575a", "Hedge P&L": "#4c9aff", "Funding/basis + fees": "#f5a623", "Net": "#2ecc71"}
+GAIN, LOSS = "#2ecc71", "#e8575a"  # net bars: what the book makes, what it loses
 HOLDING_COLORS = ("#b07cf7", "#1abc9c", "#f06292", "#cddc39", "#90a4ae", "#f5a623")
 TOTAL = "Total"
 
@@ -57,10 +58,12 @@ def scenario_figure(scenarios: pd.DataFrame, *, title: str) -> go.Figure:
 
 
 def net_figure(scenarios: pd.DataFrame, *, title: str) -> go.Figure:
-    """Net P&L alone, on its own scale: "Net · Total" and "Net · <asset>" per holding (bars: the total)."""
+    """Net P&L alone, on its own scale: "Net · Total" and "Net · <asset>" per holding (bars: the total, green
+    where the book gains and red where it loses)."""
     fig = go.Figure()
     total = scenarios[scenarios["Asset"] == TOTAL].sort_values("Move %")
-    fig.add_trace(go.Bar(x=total["Move %"], y=total["Net"], name="Net · Total", marker={"color": COLORS["Net"]},
+    colors = [LOSS if v < 0 else GAIN for v in total["Net"]]
+    fig.add_trace(go.Bar(x=total["Move %"], y=total["Net"], name="Net · Total", marker={"color": colors},
                          hovertemplate="%{x:+.0f}%: %{y:,.2f} USD<extra>Total</extra>"))
     for i, asset in enumerate(a for a in dict.fromkeys(scenarios["Asset"]) if a != TOTAL):
         part = scenarios[scenarios["Asset"] == asset].sort_values("Move %")

@@ -336,7 +336,7 @@ for plan in book.plans:
     h = plan.holding
     with st.container(border=True):
         vehicle_text = f" with {plan.vehicle} (proxy)" if plan.vehicle and plan.vehicle != h.asset else ""
-        st.subheader(f"{h.asset}: {h.quantity:,.8g} coins{vehicle_text}")
+        st.subheader(f"{h.asset}: {h.quantity:,.8g} {'coin' if h.quantity == 1 else 'coins'}{vehicle_text}")
         if (own := hv.overrides_text(h)) is not None:
             st.caption(f"This row's own settings: {own} (the rest: apply to all).")
         if plan.error:

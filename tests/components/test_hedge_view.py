@@ -137,6 +137,8 @@ def test_figures_name_their_traces():
     assert [t.name for t in fig.data] == ["Spot P&L", "Hedge P&L", "Funding/basis + fees", "Net"]
     net = charts.net_figure(scen, title="t")
     assert [(t.name, t.type) for t in net.data] == [("Net · Total", "bar"), ("Net · BTC", "scatter")]
+    losing = charts.net_figure(scen.assign(Net=[-0.2, 0.3, -0.2, 0.3]), title="t")
+    assert list(losing.data[0].marker.color) == [charts.LOSS, charts.GAIN]  # a loss is red, a gain green
 
 
 def test_link_round_trip_of_the_horizon_funding_fee_and_range_overrides():

@@ -87,7 +87,7 @@ def pick_second_row(page, asset: str) -> str:
 
 def asset_index(page, asset: str) -> int:
     headings = page.locator("[data-testid=stMain] h3").all_inner_texts()
-    holdings = [h.split(":")[0] for h in headings if " coins" in h]
+    holdings = [h.split(":")[0] for h in headings if " coin" in h]
     return holdings.index(asset)
 
 
