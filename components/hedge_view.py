@@ -685,14 +685,27 @@ def filter_instruments(ins: pd.DataFrame, s: Settings) -> tuple[pd.DataFrame, Pr
 
 def candidates(ins: pd.DataFrame, market: Market, holding: Holding, s: Settings, price: float,
                beta: float) -> pd.DataFrame:
-    """One row per instrument for ``analytics.hedge.rank_hedges``, each with its own rounded notional."""
-    quotes = market.quotes.set_index(["venue", "symbol"]) if not market.quotes.empty else None
-    funding = market.funding.set_index(["venue", "symbol"]) if not market.funding.empty else None
+    """One row per instrument for ``analytics.hedge.rank_hedges``, each with its own rounded notional.
+
+    Quotes, funding and each curve's later expiries are read into dicts once: looking rows up by label in
+    the frames, per instrument and per later contract, cost most of a hedge computation.
+    """
+    quotes: dict[tuple[str, str], dict[str, Any]] = (
+        {} if market.quotes.empty else
+        {(q["venue"], q["symbol"]): q for q in market.quotes.to_dict("records")})
+    funding: dict[tuple[str, str], dict[str, Any]] = (
+        {} if market.funding.empty else
+        {(f["venue"], f["symbol"]): f for f in market.funding.to_dict("records")})
+    records = ins.to_dict("records")
+    # each (venue, margin, settlement) curve's dated futures by expiry: the contracts a future rolls into
+    futures: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for r in sorted((r for r in records if r["kind"] == "future"), key=lambda r: r["expiry"]):
+        futures.setdefault((r["venue"], r["linear"], r["settle"]), []).append(r)
     rows = []
-    for r in ins.to_dict("records"):
+    for r in records:
         inst = instrument_of(r)
         key = (r["venue"], r["symbol"])
-        q = quotes.loc[key] if quotes is not None and key in quotes.index else None
+        q = quotes.get(key)
         last = float(q["last"]) if q is not None and pd.notna(q["last"]) else (
             float(q["mark"]) if q is not None and pd.notna(q["mark"]) else float("nan"))
         index = float(q["index"]) if q is not None and pd.notna(q["index"]) else market.price
@@ -718,21 +731,17 @@ def candidates(ins: pd.DataFrame, market: Market, holding: Holding, s: Settings,
             "price": last, "expiry": r.get("expiry"),
         }
         if r["kind"] == "perp":
-            if funding is not None and key in funding.index:
-                f = funding.loc[key]
+            if (f := funding.get(key)) is not None:
                 row["funding_rate_per_hour"] = float(f["rate_per_hour"])
                 row["funding_basis"] = str(f["basis"])
         else:
             row["future_price"] = last
             row["days_to_expiry"] = float(q["days_to_expiry"]) if q is not None else float("nan")
-            later = ins[(ins["venue"] == r["venue"]) & (ins["kind"] == "future") & (ins["linear"] == r["linear"])
-                        & (ins["settle"] == r["settle"]) & (ins["expiry"] > r["expiry"])].sort_values("expiry")
             curve = []
-            for nxt in later.to_dict("records"):
-                nk = (nxt["venue"], nxt["symbol"])
-                if quotes is not None and nk in quotes.index and pd.notna(quotes.loc[nk, "last"]):
-                    curve.append(hg.CurvePoint(float(quotes.loc[nk, "last"]), float(quotes.loc[nk, "days_to_expiry"]),
-                                               str(nxt["symbol"])))
+            for nxt in futures.get((r["venue"], r["linear"], r["settle"]), []):
+                nq = quotes.get((nxt["venue"], nxt["symbol"]))
+                if nxt["expiry"] > r["expiry"] and nq is not None and pd.notna(nq["last"]):
+                    curve.append(hg.CurvePoint(float(nq["last"]), float(nq["days_to_expiry"]), str(nxt["symbol"])))
             row["next_curve"] = tuple(curve)
         rows.append(row)
     return pd.DataFrame(rows)
