@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from components.charts_layout import TRANSPARENT, side_legend_layout
+from components.charts_layout import TRANSPARENT, side_legend_layout, time_axis
 
 SERIES_COLORS: tuple[str, ...] = ("#f7931a", "#8c8cff", "#fff176", "#4fd1c5", "#e8575a", "#9ccc65", "#b07cf7")
 PAIR_COLORS: tuple[str, ...] = ("#4c9aff", "#f5a623", "#2ecc71", "#e8575a", "#b07cf7", "#1abc9c", "#f06292")
@@ -40,7 +40,7 @@ def rebased_figure(prices: pd.DataFrame, *, title: str = "Prices rebased to 100"
     fig = go.Figure()
     for i, (name, rows) in enumerate(prices.groupby("series", sort=False)):
         fig.add_trace(go.Scatter(
-            x=rows["ts"], y=rows["rebased"], name=str(name), mode="lines",
+            x=time_axis(rows["ts"]), y=rows["rebased"], name=str(name), mode="lines",
             line={"color": SERIES_COLORS[i % len(SERIES_COLORS)], "width": 1.6},
             customdata=rows["price"],
             hovertemplate="%{y:.1f} (price %{customdata:,.2f})<extra>%{fullData.name}</extra>",
@@ -67,28 +67,28 @@ def correlation_figure(rolling: pd.DataFrame, episodes: pd.DataFrame, *, pairs: 
         color = PAIR_COLORS[(r - 1) % len(PAIR_COLORS)]
         data = rolling[rolling["pair"] == pair]
         band = data[data["window"] == band_window]
-        fig.add_trace(go.Scatter(x=band["ts"], y=band["band_hi"], name=f"{pair} · band", mode="lines",
+        fig.add_trace(go.Scatter(x=time_axis(band["ts"]), y=band["band_hi"], name=f"{pair} · band", mode="lines",
                                  line={"width": 0.6, "color": BAND_LINE}, legendgroup=pair, showlegend=False,
                                  hoverinfo="skip"), row=r, col=1)
-        fig.add_trace(go.Scatter(x=band["ts"], y=band["band_lo"], name=f"{pair} · band", mode="lines",
+        fig.add_trace(go.Scatter(x=time_axis(band["ts"]), y=band["band_lo"], name=f"{pair} · band", mode="lines",
                                  line={"width": 0.6, "color": BAND_LINE}, fill="tonexty", fillcolor=BAND_FILL,
                                  legendgroup=pair, hoverinfo="skip",
                                  showlegend=r == 1), row=r, col=1)
-        fig.add_trace(go.Scatter(x=band["ts"], y=band["band_mean"], name=f"{pair} · band mean", mode="lines",
+        fig.add_trace(go.Scatter(x=time_axis(band["ts"]), y=band["band_mean"], name=f"{pair} · band mean", mode="lines",
                                  line={"width": 1, "color": BAND_LINE, "dash": "dot"}, legendgroup=pair,
                                  showlegend=False, hovertemplate="mean %{y:.2f}<extra></extra>"), row=r, col=1)
         for i, w in enumerate(windows):
             line = data[data["window"] == w]
             fig.add_trace(go.Scatter(
-                x=line["ts"], y=line["correlation"], name=f"{pair} · {w}", mode="lines", legendgroup=pair,
+                x=time_axis(line["ts"]), y=line["correlation"], name=f"{pair} · {w}", mode="lines", legendgroup=pair,
                 line={"color": color, "width": 1.8 if w == band_window else 1.2, "dash": dashes[i % len(dashes)]},
                 hovertemplate=f"{w} obs: %{{y:.2f}}<extra>{pair}</extra>"), row=r, col=1)
         eps = episodes[episodes["pair"] == pair] if not episodes.empty else episodes
         if not eps.empty:
             at = band.set_index("ts")["correlation"].reindex(pd.DatetimeIndex(eps["start"]))
+            y_at = at.to_numpy(dtype="float64")
             fig.add_trace(go.Scatter(
-                x=eps["start"], y=np.where(np.isfinite(at.to_numpy(dtype="float64")), at.to_numpy(dtype="float64"),
-                                           0.0),
+                x=time_axis(eps["start"]), y=np.where(np.isfinite(y_at), y_at, 0.0),
                 name=f"{pair} · episodes", mode="markers", legendgroup=pair,
                 marker={"symbol": "diamond", "size": 9, "color": EPISODE_COLOR, "line": {"width": 1, "color": "#fff"}},
                 text=eps["rule"], hovertemplate="%{x|%Y-%m-%d}: %{text}<extra>episode</extra>"), row=r, col=1)
@@ -102,7 +102,7 @@ def beta_figure(rolling: pd.DataFrame, *, pairs: Sequence[str], window: int, tit
     fig = go.Figure()
     for i, pair in enumerate(p for p in pairs if p in set(rolling["pair"])):
         data = rolling[(rolling["pair"] == pair) & (rolling["window"] == window)]
-        fig.add_trace(go.Scatter(x=data["ts"], y=data["beta"], name=f"{pair} · {window}", mode="lines",
+        fig.add_trace(go.Scatter(x=time_axis(data["ts"]), y=data["beta"], name=f"{pair} · {window}", mode="lines",
                                  line={"color": PAIR_COLORS[i % len(PAIR_COLORS)], "width": 1.5},
                                  hovertemplate="%{y:.2f}<extra>%{fullData.name}</extra>"))
     fig.add_hline(y=0, line={"color": "rgba(255,255,255,0.25)", "width": 1})

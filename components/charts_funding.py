@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from components.charts_layout import TRANSPARENT, side_legend_layout
+from components.charts_layout import TRANSPARENT, side_legend_layout, time_axis
 
 # One colour per exchange, one dash per asset: 5 exchanges x 3 assets stay tellable apart.
 EXCHANGE_COLORS: tuple[str, ...] = (
@@ -91,7 +91,7 @@ def history_figure(hist: pd.DataFrame, *, unit: str,
     for series, g in hist.groupby("series", sort=False):
         hours = g["interval_hours"].to_numpy(dtype="float64") if "interval_hours" in g else np.full(len(g), np.nan)
         fig.add_trace(go.Scatter(
-            x=g["ts"], y=g["value"], name=str(series), mode="lines",
+            x=time_axis(g["ts"]), y=g["value"], name=str(series), mode="lines",
             line={"width": 1.4, **styles[str(series)]},
             customdata=hours,
             hovertemplate=(f"<b>{series}</b><br>%{{x|%Y-%m-%d %H:%M}} UTC<br>%{{y:{fmt}}}"
@@ -136,7 +136,7 @@ def cumulative_figure(cum: pd.DataFrame, *, side: str = "short", notional: float
     col, amount = f"{side}_pnl", f"{side}_amount"
     for series, g in cum.groupby("series", sort=False):
         fig.add_trace(go.Scatter(
-            x=g["ts"], y=g[col], name=str(series), mode="lines", line={"width": 1.6, **styles[str(series)]},
+            x=time_axis(g["ts"]), y=g[col], name=str(series), mode="lines", line={"width": 1.6, **styles[str(series)]},
             customdata=g[amount].to_numpy(dtype="float64"),
             hovertemplate=(f"<b>{series}</b><br>%{{x|%Y-%m-%d %H:%M}} UTC<br>{side}: %{{y:+.3%}}"
                            f" · %{{customdata:+,.2f}} {currency}<extra></extra>"),
@@ -191,7 +191,7 @@ def history_heatmap_figure(matrix: pd.DataFrame, *, unit: str, title: str) -> go
     fmt = percent_format(unit)
     z = matrix.to_numpy(dtype="float64")
     fig = go.Figure(go.Heatmap(
-        z=z, x=list(matrix.columns), y=[str(i) for i in matrix.index], name=title,
+        z=z, x=time_axis(matrix.columns), y=[str(i) for i in matrix.index], name=title,
         colorscale=DIVERGING, zmid=0.0, ygap=2,
         hovertemplate=f"%{{y}}<br>bin ending %{{x|%Y-%m-%d %H:%M}} UTC<br>%{{z:{fmt}}}<extra></extra>",
         colorbar={"tickformat": tick_format(unit), "thickness": 12},

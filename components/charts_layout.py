@@ -6,9 +6,11 @@ block, and pass what differs (hover mode, the legend's group gap and background,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 
 TEMPLATE = "plotly_dark"
@@ -42,3 +44,22 @@ def side_legend_layout(fig: go.Figure, *, title: str, height: int, hovermode: st
         **extra,
     )
     return fig
+
+
+def time_axis(values: Iterable[Any]) -> np.ndarray:
+    """Times for a date axis, as ISO-8601 UTC strings without offset (plotly.js draws dates as given and
+    ignores offsets); missing times are None (a gap).
+
+    A figure holding pandas timestamps is serialized one Timestamp at a time (each deep-copied, then
+    formatted) every time a page draws it: 34 ms for 5,400 points against 6 ms for the same points as
+    strings, formatted here once when the figure is built (figures are built once per version of their
+    data, ``components.derived``, and drawn on every view). Seconds, or microseconds where any time has them.
+    """
+    times = pd.DatetimeIndex(pd.to_datetime(values if hasattr(values, "dtype") else list(values), utc=True))
+    naive = times.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    valid = ~np.isnat(naive)
+    whole = bool((naive[valid].astype("int64") % 1_000_000 == 0).all()) if valid.any() else True
+    text = np.datetime_as_string(naive, unit="s" if whole else "us")
+    out = text.astype(object)
+    out[~valid] = None
+    return out

@@ -13,6 +13,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from components.charts_layout import time_axis
+
 TEMPLATE = "plotly_dark"
 TRANSPARENT = "rgba(0,0,0,0)"
 PALETTE: tuple[str, ...] = ("#4c9aff", "#ffb020", "#2fbf71", "#e5484d", "#b07cff", "#3dd6d0", "#ff7ac6",
@@ -148,7 +150,7 @@ def premium_history_chart(history: pd.DataFrame, *, band: float, order: Sequence
         if rows.empty:
             continue
         fig.add_trace(go.Scatter(
-            name=name, x=rows["ts"], y=_pct(rows["premium"]), mode="lines",
+            name=name, x=time_axis(rows["ts"]), y=_pct(rows["premium"]), mode="lines",
             line={"color": PALETTE[i % len(PALETTE)], "width": 1.6},
             hovertemplate="%{y:+.4f}%",
         ))
@@ -198,10 +200,10 @@ def premium_funding_chart(premium: pd.DataFrame, funding: pd.DataFrame, *, premi
     f = funding.sort_values("ts")
     if band is not None and not p.empty:
         _band_traces(fig, p["ts"].min(), p["ts"].max(), band, secondary_y=False)
-    fig.add_trace(go.Scatter(name=premium_name, x=p["ts"], y=_pct(p["premium"]), mode="lines",
+    fig.add_trace(go.Scatter(name=premium_name, x=time_axis(p["ts"]), y=_pct(p["premium"]), mode="lines",
                              line={"color": PREMIUM_COLOR, "width": 1.8}, hovertemplate="%{y:+.4f}%"),
                   secondary_y=False)
-    fig.add_trace(go.Scatter(name=funding_name, x=f["ts"], y=_pct(f["value"]), mode="lines+markers",
+    fig.add_trace(go.Scatter(name=funding_name, x=time_axis(f["ts"]), y=_pct(f["value"]), mode="lines+markers",
                              # a settled rate covers the interval ending at its timestamp: draw it over that
                              # interval ("vh": rise at the previous settlement, hold until this one)
                              line={"color": FUNDING_COLOR, "width": 1.4, "shape": "vh"},

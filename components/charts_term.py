@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics import term_structure as ts
+from components.charts_layout import time_axis
 from components.formatting import fmt_pct, fmt_price
 
 Y_ANNUALIZED = "ann"
@@ -334,7 +335,7 @@ def history_chart(data: pd.DataFrame, *, contract_name: str, cm_name: str | None
     flagged = rows[rows["near_expiry"]] if not rows.empty else rows
     if not normal.empty:
         fig.add_trace(go.Scatter(
-            x=normal["ts"], y=normal[col], name=contract_name, mode="lines",
+            x=time_axis(normal["ts"]), y=normal[col], name=contract_name, mode="lines",
             line={"color": "#4da3ff", "width": 2},
             customdata=np.stack([normal["future"], normal["reference"], normal["basis"], normal["days"]], axis=-1),
             hovertemplate="%{x|%Y-%m-%d %H:%M} UTC<br>annualized %{y:.2%}<br>F %{customdata[0]:,.2f} · "
@@ -343,14 +344,14 @@ def history_chart(data: pd.DataFrame, *, contract_name: str, cm_name: str | None
         ))
     if not flagged.empty:
         fig.add_trace(go.Scatter(
-            x=flagged["ts"], y=flagged[col], name=NEAR_TRACE, mode="markers",
+            x=time_axis(flagged["ts"]), y=flagged[col], name=NEAR_TRACE, mode="markers",
             marker={"size": 6, "symbol": "x", "color": NEAR_COLOR},
             hovertemplate="%{x|%Y-%m-%d %H:%M} UTC<br>annualized %{y:.2%} (flagged)<extra></extra>",
         ))
     cm_rows = data[data["cm"].notna()] if not data.empty else data
     if cm_name and not cm_rows.empty:
         fig.add_trace(go.Scatter(
-            x=cm_rows["ts"], y=cm_rows["cm"], name=cm_name, mode="lines",
+            x=time_axis(cm_rows["ts"]), y=cm_rows["cm"], name=cm_name, mode="lines",
             line={"color": "#f0b90b", "width": 2, "dash": "dash"},
             customdata=np.stack([cm_rows["cm_lower"].fillna(""), cm_rows["cm_upper"].fillna("")], axis=-1),
             hovertemplate="%{x|%Y-%m-%d %H:%M} UTC<br>annualized %{y:.2%}<br>between %{customdata[0]} and "
