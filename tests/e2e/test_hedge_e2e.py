@@ -76,7 +76,10 @@ def test_two_sessions_with_different_holdings_never_see_each_other(browser, serv
 def pick_second_row(page, asset: str) -> str:
     """Choose the second ranked row in ``asset``'s "Hedge with" box; returns the option's text."""
     box = page.get_by_test_id("stSelectbox").filter(has_text="Hedge with").nth(asset_index(page, asset))
-    box.click()
+    combo = box.get_by_role("combobox")  # the input itself (the box also holds its label)
+    combo.click()
+    if combo.get_attribute("aria-expanded") != "true":  # the first click may only focus it
+        combo.press("ArrowDown")
     option = page.get_by_role("option").nth(2)  # 0: best (cheapest), 1: the cheapest row itself
     text = option.inner_text()
     option.click()
