@@ -15,19 +15,24 @@ ADDRESS ?= 0.0.0.0
 # runs serially. Extra pytest arguments, e.g. `make test PYTEST_ARGS="-m 'not e2e'"`.
 PYTEST_PARALLEL ?= -p xdist -n 2
 PYTEST_ARGS ?=
+# `make load`: concurrent browser sessions, seconds per pass, extra arguments (e.g. LOAD_ARGS="--client protocol").
+SESSIONS ?= 25
+DURATION ?= 180
+LOAD_ARGS ?=
 
 RUN_HASH := $(shell cat requirements.txt 2>/dev/null | sha256sum | cut -c1-16)
 DEV_HASH := $(shell cat requirements.txt requirements-dev.txt 2>/dev/null | sha256sum | cut -c1-16)
 RUN_STAMP := $(VENV)/.installed-run-$(RUN_HASH)
 DEV_STAMP := $(VENV)/.installed-dev-$(DEV_HASH)
 
-.PHONY: help run test lint bench chromium
+.PHONY: help run test lint bench load chromium
 
 help:
 	@echo "make run    - start the dashboard on http://localhost:$(PORT) (CARRYDESK_SOURCE=auto|live|demo)"
 	@echo "make test   - ruff, mypy and all tests, including the headless-browser tests"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - performance benchmarks"
+	@echo "make load   - SESSIONS=25 concurrent headless-browser sessions on one server for DURATION=180 s"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -64,3 +69,8 @@ test: $(DEV_STAMP) chromium
 
 bench: $(DEV_STAMP)
 	$(PY) -m bench
+
+# Serves the app as `make run` does (demo data, loopback) and drives SESSIONS headless Chromium sessions through
+# every page for DURATION seconds, after a one-session pass as the upstream baseline: bench/load.py.
+load: $(DEV_STAMP) chromium
+	$(PY) -m bench.load --sessions $(SESSIONS) --duration $(DURATION) $(LOAD_ARGS)

@@ -12,6 +12,9 @@ Environment:
 - ``CARRYDESK_PROXY_GOLD`` / ``CARRYDESK_PROXY_NASDAQ``: the correlation page's proxies as
   ``venue:symbol`` (e.g. ``hyperliquid:XYZ-GOLD/USDC:USDC``; the symbol is any ccxt spot or perp symbol of
   that venue). Defaults: gold = Binance spot ``PAXG/USDT``, Nasdaq-100 = Hyperliquid ``XYZ-XYZ100/USDC:USDC``.
+- ``CARRYDESK_DEMO_REQUEST_LOG``: a file path; in demo mode every simulated upstream request is appended to it,
+  one line ``epoch_seconds<TAB>venue<TAB>method<TAB>path`` (for ``make load``, which drives a server from
+  outside and counts its upstream requests). Off when unset.
 - ``CARRYDESK_CONFIG``: path of a TOML file (default ``carrydesk.toml`` in the working directory, if any)::
 
       source = "auto"
@@ -114,6 +117,7 @@ class Settings:
     max_retries: int = 2
     retry_backoff_s: float = 0.25
     config_path: str | None = None
+    demo_request_log: str | None = None  # CARRYDESK_DEMO_REQUEST_LOG (environment only)
 
     def options_for(self, venue: str) -> dict[str, Any]:
         """ccxt options for ``venue``: the ``"*"`` entry overlaid by the venue's own."""
@@ -402,4 +406,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
                    if env.get(f"CARRYDESK_PROXY_{key.upper()}", "").strip()}
     if env_proxies:
         env_data["proxies"] = env_proxies
+    request_log = env.get("CARRYDESK_DEMO_REQUEST_LOG", "").strip()
+    if request_log:
+        settings = replace(settings, demo_request_log=request_log)
     return _apply(settings, env_data, "environment")

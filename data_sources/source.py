@@ -68,6 +68,8 @@ def build_demo(settings: Settings, *, market: SimMarket | None = None, faults: F
     market = market or shared_market(settings.demo_seed, settings.demo_scenario)
     if faults is None:
         faults = FaultPlan([Fault(**f) for f in settings.demo_faults])
+    if request_log is None:  # a file sink only when CARRYDESK_DEMO_REQUEST_LOG asks for one
+        request_log = RequestLog(sink=settings.demo_request_log)
     pool = ClientPool(
         demo_factory(market, faults=faults, log_=request_log, settings=settings),
         markets_ttl_s=settings.ttls["markets"],
@@ -175,7 +177,8 @@ class SourceSelector:
 _SELECTORS: dict[tuple[tuple[str, str], ...], SourceSelector] = {}
 _SELECTORS_LOCK = threading.Lock()
 _ENV_KEYS = ("CARRYDESK_SOURCE", "CARRYDESK_CCXT_OPTIONS", "CARRYDESK_DEMO_SCENARIO", "CARRYDESK_DEMO_SEED",
-             "CARRYDESK_DEMO_FAULTS", "CARRYDESK_CONFIG", "CARRYDESK_PROXY_GOLD", "CARRYDESK_PROXY_NASDAQ")
+             "CARRYDESK_DEMO_FAULTS", "CARRYDESK_CONFIG", "CARRYDESK_PROXY_GOLD", "CARRYDESK_PROXY_NASDAQ",
+             "CARRYDESK_DEMO_REQUEST_LOG")
 
 
 def get_market_data() -> MarketData:

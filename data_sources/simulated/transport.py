@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from pathlib import Path
+from typing import Any, Literal, Protocol, TextIO
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
@@ -178,18 +180,40 @@ class LoggedRequest:
 
 
 class RequestLog:
-    """Every request the simulated exchanges received (thread-safe): tests count upstream calls here."""
+    """The requests the simulated exchanges received (thread-safe): tests count upstream calls here.
 
-    def __init__(self) -> None:
+    Totals per (venue, path) are kept for the log's whole life, but the rows themselves (with query and
+    body, which tests inspect) only for the last ``keep`` requests: a demo server (``make run``) shares one
+    log for as long as it runs, and a list of every request would grow without bound. ``count`` and
+    ``by_path`` answer from the totals, so they stay exact after old rows are dropped; ``rows`` returns the
+    retained ones (all of them in any test, which makes far fewer than ``keep`` requests).
+
+    ``sink``: a file path; when given, each request is also appended to it as one line
+    ``epoch_seconds<TAB>venue<TAB>method<TAB>path`` (``CARRYDESK_DEMO_REQUEST_LOG``), so that a process
+    driving a demo server from outside (``bench/load.py``) can count its upstream requests.
+    """
+
+    KEEP = 10_000
+
+    def __init__(self, keep: int = KEEP, sink: str | os.PathLike[str] | None = None) -> None:
         self._lock = threading.Lock()
-        self._rows: list[LoggedRequest] = []
+        self._rows: deque[LoggedRequest] = deque(maxlen=keep)
+        self._totals: Counter[tuple[str, str]] = Counter()
+        # line-buffered: every request reaches the file at once, so a reader sees it while the server runs
+        self._sink: TextIO | None = (
+            Path(sink).open("a", buffering=1, encoding="utf-8") if sink else None  # noqa: SIM115 - lives with the log
+        )
 
     def record(self, req: SimRequest) -> None:
-        with self._lock:
-            self._rows.append(LoggedRequest(req.venue, req.method, req.path, dict(req.query), time.monotonic(),
-                                            req.body))
+        row = LoggedRequest(req.venue, req.method, req.path, dict(req.query), time.monotonic(), req.body)
+        with self._lock:  # the sink's writes too: lines of concurrent requests must not interleave
+            self._rows.append(row)
+            self._totals[(req.venue, req.path)] += 1
+            if self._sink is not None:
+                self._sink.write(f"{time.time():.3f}\t{req.venue}\t{req.method}\t{req.path}\n")
 
     def rows(self, venue: str | None = None, path: str | None = None) -> list[LoggedRequest]:
+        """The retained (most recent ``keep``) requests, oldest first."""
         with self._lock:
             rows = list(self._rows)
         return [
@@ -199,14 +223,27 @@ class RequestLog:
         ]
 
     def count(self, venue: str | None = None, path: str | None = None) -> int:
-        return len(self.rows(venue, path))
+        """How many requests were made (all of them, retained or not) to ``venue`` / a ``path`` pattern."""
+        return sum(
+            n
+            for (v, p), n in self.by_path().items()
+            if (venue is None or v == venue) and (path is None or fnmatch.fnmatchcase(p, path))
+        )
 
     def by_path(self) -> Counter[tuple[str, str]]:
-        return Counter((r.venue, r.path) for r in self.rows())
+        with self._lock:
+            return Counter(self._totals)
 
     def clear(self) -> None:
         with self._lock:
             self._rows.clear()
+            self._totals.clear()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._sink is not None:
+                self._sink.close()
+                self._sink = None
 
 
 class SimTransport(BaseAdapter):
