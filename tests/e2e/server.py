@@ -44,11 +44,13 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
 
 
 @contextmanager
-def carrydesk_server(log_dir: Path, settings: Mapping[str, str] | None = None) -> Iterator[str]:
+def carrydesk_server(log_dir: Path, settings: Mapping[str, str] | None = None, *,
+                     script: str = "app.py") -> Iterator[str]:
     """A server started like ``make run`` but on a free loopback port with demo data; yields its base URL.
 
     ``settings``: extra ``CARRYDESK_*`` variables. Auto-refresh is off unless they turn it on, so a page
-    does not rerun under a test that is reading it.
+    does not rerun under a test that is reading it. ``script``: another Streamlit script served the same way
+    (the benchmark's floor pages).
     """
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARRYDESK_")}
@@ -57,7 +59,7 @@ def carrydesk_server(log_dir: Path, settings: Mapping[str, str] | None = None) -
     log = log_dir / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
