@@ -34,6 +34,7 @@ from typing import Any
 from data_sources.config import Settings
 from data_sources.simulated import Fault, FaultPlan, RequestLog, SimMarket
 from data_sources.source import build_demo
+from tests.e2e.browser import SCRIPT_IDLE, VIEWPORT
 
 LATENCY_MS = 100.0
 ROOT = Path(__file__).resolve().parents[1]
@@ -231,7 +232,7 @@ def _visit(context: Any, url: str, expected: int) -> dict[str, float]:
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(len(payload))))
     try:
         page.goto(url)
-        page.wait_for_function(SCRIPT_IDLE_JS, timeout=180_000)
+        page.wait_for_function(SCRIPT_IDLE, timeout=180_000)
         if expected:
             page.wait_for_function(f"() => window.__cd.charts.length >= {expected}", timeout=180_000)
         else:
@@ -249,8 +250,6 @@ def _visit(context: Any, url: str, expected: int) -> dict[str, float]:
 def _visits(browser: Any, url: str, expected: int) -> dict[str, Any]:
     """A first visit (new browser profile: cold caches), then ``WARM_VISITS`` second visits, each in a new
     tab of that profile (browser cache warm, a new Streamlit session, the server's data warm)."""
-    from tests.e2e.browser import VIEWPORT
-
     context = browser.new_context(viewport=VIEWPORT)
     context.add_init_script(CHART_CLOCK)
     try:
@@ -261,10 +260,6 @@ def _visits(browser: Any, url: str, expected: int) -> dict[str, Any]:
     med = {k: statistics.median(v[k] for v in warm)
            for k in ("first_chart_s", "all_charts_s", "first_table_s", "ws_kb")}
     return {"first_visit": first, "second_visit": med, "second_visits": warm}
-
-
-SCRIPT_IDLE_JS = ("() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state')"
-                  " === 'notRunning'")
 
 
 def bench_browser(pages: dict[str, Any]) -> dict[str, Any]:

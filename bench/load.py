@@ -1,6 +1,6 @@
 """``make load``: many concurrent browser sessions against one Carry Desk server, for a bounded time.
 
-Serves the app as ``make run`` does (``tests.e2e.server.carrydesk_server``: ``streamlit run app.py`` on a
+Serves the app as ``make run`` does (``tests.e2e.server.carrydesk_process``: ``streamlit run app.py`` on a
 free loopback port, demo data, auto-refresh off) and drives N headless Chromium sessions, each its own
 browser context, through every page over and over until the time is up. Reports, against the issue's targets:
 
@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.browser import SCRIPT_IDLE, VIEWPORT
-from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, ROOT, carrydesk_server
+from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, ROOT, carrydesk_process
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -135,18 +135,6 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def _cmdline(pid: int) -> str:
-    try:
-        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def _streamlit_children() -> set[int]:
-    """This process's ``streamlit run`` children (``carrydesk_server`` starts the server as our child)."""
-    return {p for p in _children(os.getpid()) if "streamlit" in _cmdline(p) and " run " in _cmdline(p)}
-
-
 def _status_kb(pid: int, key: str) -> int:
     try:
         for line in (Path("/proc") / str(pid) / "status").read_text().splitlines():
@@ -191,12 +179,8 @@ def machine_ticks() -> tuple[int, int]:
 @contextmanager
 def server(log_dir: Path, request_log: Path) -> Iterator[tuple[str, int]]:
     """A fresh demo server that logs its upstream requests to ``request_log``: (base URL, pid)."""
-    before = _streamlit_children()
-    with carrydesk_server(log_dir, {"CARRYDESK_DEMO_REQUEST_LOG": str(request_log)}) as url:
-        new = _streamlit_children() - before
-        if len(new) != 1:
-            raise RuntimeError(f"cannot tell the server's pid among {sorted(new)}")
-        yield url, new.pop()
+    with carrydesk_process(log_dir, {"CARRYDESK_DEMO_REQUEST_LOG": str(request_log)}) as (url, proc):
+        yield url, proc.pid
 
 
 def upstream_counts(path: Path, start: float, end: float) -> tuple[Counter[str], int]:

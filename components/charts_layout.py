@@ -55,7 +55,7 @@ def time_axis(values: Iterable[Any]) -> np.ndarray:
     strings, formatted here once when the figure is built (figures are built once per version of their
     data, ``components.derived``, and drawn on every view). Seconds, or microseconds where any time has them.
     """
-    times = pd.DatetimeIndex(pd.to_datetime(values if hasattr(values, "dtype") else list(values), utc=True))
+    times = pd.DatetimeIndex(pd.to_datetime(pd.Index(values), utc=True))
     naive = times.tz_localize(None).to_numpy(dtype="datetime64[us]")
     valid = ~np.isnat(naive)
     whole = bool((naive[valid].astype("int64") % 1_000_000 == 0).all()) if valid.any() else True

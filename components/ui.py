@@ -80,6 +80,16 @@ def market_data_or_stop() -> MarketData:
         raise  # st.stop() raises; this line only tells type checkers the function never falls through
 
 
+def listed_perp_bases(md: MarketData) -> tuple[set[str], bool]:
+    """Bases some configured exchange lists a perpetual of, and whether every exchange's listing answered
+    (only then may a page call a base unlisted). A listing that cannot be read gives no bases."""
+    try:
+        listing = md.listed()
+    except DataSourceError:
+        return set(), False
+    return set(listing.frame.query("perps > 0")["base"]), not listing.errors
+
+
 def csv_download(label: str, frame: Any, name: str, *, key: str, where: Any = None) -> None:
     """A download of exactly ``frame`` as ``carrydesk_<name>.csv``: built only when clicked, and the click
     does not rerun the page. ``frame`` may be a function returning the frame, to defer building it too."""

@@ -60,6 +60,15 @@ class ViewState:
     def multi(self, param: str, options: Sequence[str], default: Sequence[str]) -> list[str]:
         return self._keep(up.parse_multi(self._raw(param), options, default, param=param))
 
+    def listed_or_default(self, param: str, chosen: Sequence[str], default: Sequence[str], *, listed: set[str],
+                          complete: bool) -> list[str]:
+        """``chosen`` (a link's assets), or ``default`` with a note when a complete listing holds none of them
+        (``?sym=NOPE``): a page of nothing but "not listed" is not the view the link meant."""
+        if complete and not listed & set(chosen):
+            self.problems.append(f"{param}: no exchange lists a perpetual of {', '.join(chosen)}; using the defaults")
+            return list(default)
+        return list(chosen)
+
     def number(self, param: str, default: float, *, lo: float, hi: float) -> float:
         return self._keep(up.parse_float(self._raw(param), default, param=param, lo=lo, hi=hi))
 

@@ -23,7 +23,6 @@ from components.derived import derived
 from components.formatting import fmt_time
 from components.ui_state import ViewState
 from components.urlparams import encode_float, encode_multi, format_as_of
-from data_sources import DataSourceError
 
 DEFAULT_ASSETS = ("BTC", "ETH")
 BASE_RE = re.compile(r"^[A-Z0-9]{2,12}$")
@@ -51,17 +50,11 @@ now = md.now()
 proxies = md.proxies
 
 # -- inputs ------------------------------------------------------------------------------------------------
-try:
-    listing = md.listed()
-    perp_bases = set(listing.frame.query("perps > 0")["base"])
-    listed = sorted(perp_bases - set(DEFAULT_ASSETS))
-except DataSourceError:
-    listing, perp_bases, listed = None, set(), []
+perp_bases, listing_complete = ui.listed_perp_bases(md)
+listed = sorted(perp_bases - set(DEFAULT_ASSETS))
 asset_options = list(dict.fromkeys([*DEFAULT_ASSETS, *listed, *extra_bases(st.query_params.get("assets"))]))
-url_assets = vs.multi("assets", asset_options, DEFAULT_ASSETS)
-if listing is not None and not listing.errors and not perp_bases & set(url_assets):  # e.g. ?assets=NOPE
-    vs.problems.append(f"assets: no exchange lists a perpetual of {', '.join(url_assets)}; using the defaults")
-    url_assets = list(DEFAULT_ASSETS)
+url_assets = vs.listed_or_default("assets", vs.multi("assets", asset_options, DEFAULT_ASSETS), DEFAULT_ASSETS,
+                                  listed=perp_bases, complete=listing_complete)
 url_px = vs.multi("px", list(proxies), list(proxies))
 url_tf = vs.choice("tf", list(cv.TIMEFRAMES), "1d")
 lookbacks = [str(d) for d in cv.LOOKBACKS[url_tf]]

@@ -93,17 +93,11 @@ md = ui.market_data_or_stop()
 vs = ViewState("funding")
 now = md.now()
 as_of = vs.as_of(now)
-try:  # every asset some exchange lists a perp of, so a user can pick rather than guess
-    listing = md.listed()
-    perp_bases = set(listing.frame.query("perps > 0")["base"])
-    listed_perps = sorted(perp_bases - set(DEFAULT_BASES))
-except DataSourceError:
-    listing, perp_bases, listed_perps = None, set(), []
+perp_bases, listing_complete = ui.listed_perp_bases(md)  # offered, so a user can pick rather than guess
+listed_perps = sorted(perp_bases - set(DEFAULT_BASES))
 sym_options = list(dict.fromkeys([*DEFAULT_BASES, *listed_perps, *extra_bases(st.query_params.get("sym"))]))
-url_bases = vs.multi("sym", sym_options, DEFAULT_BASES)
-if listing is not None and not listing.errors and not perp_bases & set(url_bases):  # e.g. ?sym=NOPE
-    vs.problems.append(f"sym: no exchange lists a perpetual of {', '.join(url_bases)}; using the defaults")
-    url_bases = list(DEFAULT_BASES)
+url_bases = vs.listed_or_default("sym", vs.multi("sym", sym_options, DEFAULT_BASES), DEFAULT_BASES,
+                                 listed=perp_bases, complete=listing_complete)
 url_venues = vs.multi("ex", md.venues, md.venues)
 url_perp = vs.choice("perp", fs.PERP_PREFERENCES, "usdt")
 url_win = vs.choice("win", WINDOWS, "30d")
@@ -256,9 +250,8 @@ parts, hist_errors, hist_results = fetch_histories(picked)
 if hist_errors:
     st.warning("Funding history missing for:\n" + "\n".join(f"- {s}: {m}" for s, m in hist_errors.items()),
                icon=":material/warning:")
-hist_key = ("funding_history", picked_key, tuple((str(r.frame.attrs.get("venue")), str(r.frame.attrs.get("symbol")),
-                                                  r.token) for r in hist_results),
-            tuple(hist_errors), start.floor("min"), end.floor("min"))
+hist_key = ("funding_history", picked_key, tuple(r.token for r in hist_results), tuple(hist_errors),
+            start.floor("min"), end.floor("min"))
 hist = derived(hist_key, lambda: fs.clip_window(fs.combine_histories(parts, picked), start, end))
 hist_u = derived((*hist_key, unit), lambda: fs.normalize_frame(hist, unit=unit))
 stats = derived((*hist_key, unit, thr),

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, time
+from typing import NamedTuple
 
 import pandas as pd
 import streamlit as st
@@ -212,12 +213,22 @@ NO_CANDLES = "the exchange returned no candles for this window"
 EMPTY = pd.DataFrame({"ts": pd.Series([], dtype="datetime64[ns, UTC]"), "premium": pd.Series([], dtype="float64")})
 
 
-def load_history(key: str) -> tuple[pd.DataFrame, str, str | None, float, tuple[object, ...]]:
-    """(history ts/premium, source used, error, data age s, the candles' tokens) of one perp. Runs in a
-    worker thread: no st."""
+class History(NamedTuple):
+    """A perp's premium history as the page shows it: the ts/premium frame, where it came from, why it is
+    missing, the data's age, and the candles' tokens (what the charts built from it are keyed on)."""
+
+    frame: pd.DataFrame
+    source: str
+    error: str | None = None
+    age_s: float = float("nan")
+    tokens: tuple[object, ...] = ()
+
+
+def load_history(key: str) -> History:
+    """One perp's premium history. Runs in a worker thread: no st."""
     venue, _, symbol = key.partition(":")
     if until is not None and until <= start:
-        return EMPTY, "window shorter than one candle", None, float("nan"), ()
+        return History(EMPTY, "window shorter than one candle")
 
     def candles(price: str) -> FrameResult:
         return md.ohlcv(venue, symbol, res, start=start, until=until, price=price)
@@ -228,35 +239,36 @@ def load_history(key: str) -> tuple[pd.DataFrame, str, str | None, float, tuple[
                 r = candles("premium_index")
                 hist = derived(("premium_from_index_klines", r.token), lambda: ap.premium_from_index_klines(r.frame))
                 if hist.empty:
-                    return EMPTY, "failed", NO_CANDLES, float("nan"), ()
-                return hist, ap.SOURCE_PREMIUM_INDEX, None, r.age_s, (r.token,)
+                    return History(EMPTY, "failed", NO_CANDLES)
+                return History(hist, ap.SOURCE_PREMIUM_INDEX, None, r.age_s, (r.token,))
             except UnsupportedError:
                 pass
         try:
             idx = candles("index")
         except UnsupportedError:
-            return EMPTY, f"not available: {md.venue_label(venue)} publishes no index candles", None, float("nan"), ()
+            return History(EMPTY, f"not available: {md.venue_label(venue)} publishes no index candles")
         try:
             price = candles(px)
         except UnsupportedError:
-            return EMPTY, f"not available: {md.venue_label(venue)} publishes no {px} candles", None, float("nan"), ()
+            return History(EMPTY, f"not available: {md.venue_label(venue)} publishes no {px} candles")
         hist = derived(("premium_from_klines", price.token, idx.token),
                        lambda: ap.premium_from_klines(price.frame, idx.frame))
         if hist.empty:  # an answer without candles must not just vanish from the chart
-            return EMPTY, "failed", NO_CANDLES, float("nan"), ()
-        return hist, ap.premium_history_source(px), None, max(idx.age_s, price.age_s), (price.token, idx.token)
+            return History(EMPTY, "failed", NO_CANDLES)
+        return History(hist, ap.premium_history_source(px), None, max(idx.age_s, price.age_s),
+                       (price.token, idx.token))
     except DataSourceError as e:
-        return EMPTY, "failed", str(e), float("nan"), ()
+        return History(EMPTY, "failed", str(e))
 
 
 with ThreadPoolExecutor(max_workers=8, thread_name_prefix="pp-history") as pool:  # venues answer in parallel
     loaded = dict(zip(chosen, pool.map(load_history, chosen), strict=True))
 
-histories = {k: v[0] for k, v in loaded.items()}
-history_key = tuple((k, v[1], v[2], v[4]) for k, v in loaded.items())
-for k, (_, _, err, _, _) in loaded.items():
-    if err:
-        st.warning(f"No history for {perp_label(k)}: {err}", icon=":material/warning:")
+histories = {k: h.frame for k, h in loaded.items()}
+history_key = tuple((k, h.source, h.error, h.tokens) for k, h in loaded.items())
+for k, h in loaded.items():
+    if h.error:
+        st.warning(f"No history for {perp_label(k)}: {h.error}", icon=":material/warning:")
 
 window_text = (f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC"
                + (" (pinned)" if as_of is not None else " (now)"))
@@ -270,15 +282,15 @@ else:
                             lambda: charts.premium_history_chart(long, band=band, order=order)),
                     width="stretch", key="pp_hist_chart")
     rows = []
-    for k, (hist, source, _, _, _) in loaded.items():
-        s = ap.window_stats(hist)
+    for k, h in loaded.items():
+        s = ap.window_stats(h.frame)
         rows.append({
             "Exchange": md.venue_label(k.partition(":")[0]), "Perp": k.partition(":")[2],
             "Latest %": s.latest * 100, "z-score": s.z,
             "Stretched": abs(s.z) >= ap.Z_STRETCHED if math.isfinite(s.z) else None,  # None: no z-score
             "State": ap.premium_state(s.latest, band=band) or "—",
             "Mean %": s.mean * 100, "Std %": s.std * 100, "Low %": s.low * 100, "High %": s.high * 100,
-            "Points": s.n, "From (UTC)": s.start, "To (UTC)": s.end, "Source": source,
+            "Points": s.n, "From (UTC)": s.start, "To (UTC)": s.end, "Source": h.source,
         })
     stats = pd.DataFrame(rows)
     pct = st.column_config.NumberColumn(format="%+.4f%%")
@@ -291,10 +303,10 @@ else:
         "Latest %": pct, "z-score": st.column_config.NumberColumn(format="%+.2f", width="small"),
         "Stretched": st.column_config.CheckboxColumn(help=f"|z| ≥ {ap.Z_STRETCHED:g} against the window."),
     })
-    missing = [f"{perp_label(k)}: {src}" for k, (h, src, err, _, _) in loaded.items() if h.empty and not err]
+    missing = [f"{perp_label(k)}: {h.source}" for k, h in loaded.items() if h.frame.empty and not h.error]
     if missing:  # said in words too: the table's Source column may be scrolled out of view
         st.caption(":material/info: No premium history for " + "; ".join(missing) + ".")
-    ages = [a for _, _, _, a, _ in loaded.values() if math.isfinite(a)]
+    ages = [h.age_s for h in loaded.values() if math.isfinite(h.age_s)]
     ui.freshness(max(ages) if ages else None)
     st.caption(
         f"Window {window_text}, {res} candles. With mark: the exchange's premium-index klines where it "
@@ -328,11 +340,11 @@ if chosen:
     else:
         funding = derived(("normalized_funding", funding_result.token, fu),
                           lambda: ap.normalized_funding(funding_result.frame, unit=fu))
-    prem_hist, prem_source = histories[fp], loaded[fp][1]
+    prem_hist, prem_source = histories[fp], loaded[fp].source
     funding_axis = "Funding, % per 8h" if fu == "8h" else "Funding APR, %"
     funding_token = None if funding_error else funding_result.token
     st.plotly_chart(derived(
-        ("perp_premium_funding_chart", fp, loaded[fp][4], funding_token, fu, px, band), lambda: (
+        ("perp_premium_funding_chart", fp, loaded[fp].tokens, funding_token, fu, px, band), lambda: (
             charts.premium_funding_chart(prem_hist, funding, premium_name=f"Premium ({px})",
                                          funding_name=f"Funding ({FUNDING_UNIT_LABELS[fu]})",
                                          funding_axis=funding_axis, band=band, title=perp_label(fp)))),

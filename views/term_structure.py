@@ -317,18 +317,17 @@ def _history_section(choice: str, window_days: int, tf: str) -> None:
     for p in problems:
         st.warning(p, icon=":material/warning:")
     expiries = {sym: curve.loc[curve["symbol"] == sym, "expiry"].iloc[0] for sym in candles}
+    # a candle counts as closed only if it had closed when both series were fetched (cached); candles close on
+    # whole minutes, so the minute decides the same ones (and keys the cache). No reference: no candles.
+    closed_by = {sym: min(end, got.fetched_at, reference.fetched_at).floor("min")
+                 for sym, got in candles.items() if reference is not None}
     cm_name = f"{HISTORY_TENOR}-day {ct.CM_PREFIX} ({names.get(contract['curve'], contract['curve'])})"
     title = f"Basis history — {RESOLUTIONS[tf].lower()}, {window_days} days to {fmt_time(end)}"
 
     def build() -> tuple[pd.DataFrame, object]:
-        histories: dict[str, pd.DataFrame] = {}
-        for sym, got in candles.items():
-            assert reference is not None
-            # a candle counts as closed only if it had closed when both series were fetched (cached); candles
-            # close on whole minutes, so the minute the run started in decides the same ones (and keys the cache)
-            closed_by = min(end, got.fetched_at, reference.fetched_at).floor("min")
-            histories[sym] = ts.basis_history(got.frame, reference.frame, expiry=expiries[sym], bar=bar,
-                                              until=closed_by)
+        histories = {sym: ts.basis_history(got.frame, reference.frame, expiry=expiries[sym], bar=bar,
+                                           until=closed_by[sym])
+                     for sym, got in candles.items() if reference is not None}
         empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in ts.HISTORY_COLUMNS})
         cm_hist = ts.constant_maturity_history({s: h for s, h in histories.items() if s in needed},
                                                tenor=HISTORY_TENOR, compounded=compounded)
@@ -336,12 +335,10 @@ def _history_section(choice: str, window_days: int, tf: str) -> None:
         return data, ct.history_chart(data, contract_name=f"{symbol} ({label(venue)})", cm_name=cm_name,
                                       compounded=compounded, title=title)
 
-    closed_key = [min(end, c.fetched_at, reference.fetched_at).floor("min") for c in candles.values()
-                  if reference is not None]
     data, figure = derived((
         "term_structure_history", venue, symbol, tuple(needed), tuple(expiries.items()), tf, field, compounded,
         None if reference is None else reference.token, tuple((s, c.token) for s, c in candles.items()),
-        tuple(closed_key), title, cm_name), build)
+        tuple(closed_by.values()), title, cm_name), build)
     st.plotly_chart(figure, width="stretch", key="ts_history_chart")
     used = ", ".join(f"`{s}`" for s in needed) or "none listed that bracket it"
     st.caption(

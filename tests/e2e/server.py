@@ -44,14 +44,9 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
 
 
 @contextmanager
-def carrydesk_server(log_dir: Path, settings: Mapping[str, str] | None = None, *,
-                     script: str = "app.py") -> Iterator[str]:
-    """A server started like ``make run`` but on a free loopback port with demo data; yields its base URL.
-
-    ``settings``: extra ``CARRYDESK_*`` variables. Auto-refresh is off unless they turn it on, so a page
-    does not rerun under a test that is reading it. ``script``: another Streamlit script served the same way
-    (the benchmark's floor pages).
-    """
+def carrydesk_process(log_dir: Path, settings: Mapping[str, str] | None = None, *,
+                      script: str = "app.py") -> Iterator[tuple[str, subprocess.Popen]]:
+    """``carrydesk_server``, yielding the server's process too (the load script reads its memory and CPU)."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARRYDESK_")}
     env.update({"CARRYDESK_SOURCE": "demo", "CARRYDESK_REFRESH_S": "0", "PYTHONUNBUFFERED": "1"})
@@ -67,7 +62,7 @@ def carrydesk_server(log_dir: Path, settings: Mapping[str, str] | None = None, *
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         try:
@@ -75,3 +70,16 @@ def carrydesk_server(log_dir: Path, settings: Mapping[str, str] | None = None, *
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@contextmanager
+def carrydesk_server(log_dir: Path, settings: Mapping[str, str] | None = None, *,
+                     script: str = "app.py") -> Iterator[str]:
+    """A server started like ``make run`` but on a free loopback port with demo data; yields its base URL.
+
+    ``settings``: extra ``CARRYDESK_*`` variables. Auto-refresh is off unless they turn it on, so a page
+    does not rerun under a test that is reading it. ``script``: another Streamlit script served the same way
+    (the benchmark's floor pages).
+    """
+    with carrydesk_process(log_dir, settings, script=script) as (url, _):
+        yield url
